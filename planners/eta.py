@@ -1,0 +1,312 @@
+"""ETA of many units to one point, vectorised with numpy, and the 1-3-5 tier each ETA meets.
+
+Positions are metric (x east, y north) in the problem's `planners.geo.Projection`; convert
+lon/lat once at the boundary.
+
+Drone ETA
+---------
+``launch_delay_s + climb_s + path_m / ground_speed`` where ``climb_s`` is the climb from the
+drone's current altitude to its cruise altitude, ``path_m`` the shortest no-fly-safe path
+(`planners.geo.Airspace.distances_from`; straight line without zones) and ``ground_speed``
+the cruise airspeed corrected for wind along the straight-line heading:
+``w . u + sqrt(v^2 - (w x u)^2)`` (``u`` unit heading, ``w`` wind velocity, ``v`` airspeed).
+When the crosswind exceeds the airspeed the drone cannot make the heading: ETA ``inf``.
+The detour legs are timed with the straight-line heading's ground speed (an approximation:
+detours are short compared with the leg). A drone is *battery-feasible* when flight to the
+point plus the flight from the point to the nearest dock plus its reserve fits in its
+remaining battery.
+
+Ground ETA
+----------
+``dispatch_delay_s + straight_m * detour_factor / speed_mps`` as the fast path; pass exact
+road times (e.g. from `planners.roads`) as ``road_time_s`` to override it per unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from planners.errors import MalformedProblem
+from planners.geo import Airspace
+
+__all__ = [
+    "DroneEta",
+    "DroneFleetState",
+    "Wind",
+    "drone_eta",
+    "ground_eta",
+    "rank",
+    "tier_of",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Rapid-response tiers of the 1-3-5 model, seconds.
+TIERS_S: tuple[float, float, float] = (60.0, 180.0, 300.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Wind:
+    """Wind velocity (the direction the air moves *to*), m/s east and north."""
+
+    east_mps: float = 0.0
+    north_mps: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.east_mps) and math.isfinite(self.north_mps)):
+            raise MalformedProblem("wind must be finite", where="wind")
+
+    @classmethod
+    def from_meteo(cls, speed_mps: float, from_deg: float) -> Wind:
+        """Meteorological convention: speed and the compass direction it blows *from*."""
+        to = math.radians(from_deg + 180.0)
+        return cls(speed_mps * math.sin(to), speed_mps * math.cos(to))
+
+
+def _vec(name: str, v: npt.ArrayLike, n: int, *, positive: bool = False) -> FloatArray:
+    arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)).copy()
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or (positive and np.any(arr <= 0)):
+        raise MalformedProblem(
+            f"{name} must be finite and {'> 0' if positive else '>= 0'}", where=name
+        )
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DroneFleetState:
+    """A snapshot of many drones as arrays (scalars broadcast to every drone).
+
+    Parameters
+    ----------
+    position_xy : (n, 2) metres.
+    cruise_speed_mps : airspeed in cruise.
+    climb_rate_mps : vertical speed when climbing to cruise altitude.
+    cruise_alt_m, altitude_m : cruise altitude and current altitude above the dock.
+    launch_delay_s : time before the drone starts moving (0 when already flying).
+    battery_s : remaining flight time at cruise.
+    reserve_s : battery that must remain on landing.
+    """
+
+    position_xy: FloatArray
+    cruise_speed_mps: FloatArray | float
+    climb_rate_mps: FloatArray | float = 3.0
+    cruise_alt_m: FloatArray | float = 60.0
+    altitude_m: FloatArray | float = 0.0
+    launch_delay_s: FloatArray | float = 20.0
+    battery_s: FloatArray | float = 1800.0
+    reserve_s: FloatArray | float = 300.0
+
+    def __post_init__(self) -> None:
+        pos = np.asarray(self.position_xy, dtype=np.float64).reshape(-1, 2)
+        if not np.all(np.isfinite(pos)):
+            raise MalformedProblem("positions must be finite", where="position_xy")
+        pos.setflags(write=False)
+        object.__setattr__(self, "position_xy", pos)
+        n = len(pos)
+        for name in ("cruise_speed_mps", "climb_rate_mps"):
+            object.__setattr__(self, name, _vec(name, getattr(self, name), n, positive=True))
+        for name in ("cruise_alt_m", "altitude_m", "launch_delay_s", "battery_s", "reserve_s"):
+            object.__setattr__(self, name, _vec(name, getattr(self, name), n))
+
+    def __len__(self) -> int:
+        return len(self.position_xy)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DroneEta:
+    """Per-drone results of `drone_eta` (arrays of length n).
+
+    Attributes
+    ----------
+    eta_s : seconds to arrive over the point (``inf`` if unreachable).
+    flight_s : flight time to the point (climb + cruise), seconds.
+    return_s : flight time from the point back to the nearest dock.
+    feasible : battery covers flight + return + reserve.
+    exact : False where ``eta_s`` is only the straight-line lower bound (see ``k``).
+    order : feasible drones first, each group by increasing ETA.
+    """
+
+    eta_s: FloatArray
+    flight_s: FloatArray
+    return_s: FloatArray
+    feasible: npt.NDArray[np.bool_]
+    exact: npt.NDArray[np.bool_] = field(repr=False)
+    order: npt.NDArray[np.int64] = field(repr=False)
+
+
+def _ground_speed(dx: FloatArray, dy: FloatArray, airspeed: FloatArray, wind: Wind) -> FloatArray:
+    """Ground speed along heading (dx, dy) for the given airspeed and wind (nan-free)."""
+    d = np.hypot(dx, dy)
+    safe = np.where(d > 0, d, 1.0)
+    ux, uy = np.where(d > 0, dx / safe, 1.0), np.where(d > 0, dy / safe, 0.0)
+    along = wind.east_mps * ux + wind.north_mps * uy
+    cross = wind.east_mps * uy - wind.north_mps * ux
+    disc = airspeed**2 - cross**2
+    gs = along + np.sqrt(np.maximum(disc, 0.0))
+    return np.where((disc > 0) & (gs > 0), gs, 0.0)
+
+
+def drone_eta(
+    fleet: DroneFleetState,
+    target_xy: Sequence[float],
+    *,
+    docks_xy: npt.ArrayLike,
+    airspace: Airspace | None = None,
+    wind: Wind = Wind(),
+    k: int | None = None,
+) -> DroneEta:
+    """ETA of every drone to ``target_xy`` and whether it can still get home with its reserve.
+
+    Parameters
+    ----------
+    fleet : the drones.
+    target_xy : the point, metres.
+    docks_xy : (k, 2) dock positions, metres; the return leg goes to the nearest one.
+    airspace : no-fly / keep-in zones; ``None`` for free straight flight.
+    wind : wind velocity.
+    k : when given, only drones that can still be among the ``k`` fastest feasible ones get
+        their exact detour; the others keep the straight-line lower bound and
+        ``exact == False`` (they cannot make the top ``k``).
+
+    Returns
+    -------
+    DroneEta
+        ``order`` lists feasible drones first, each group by increasing ETA.
+
+    Raises
+    ------
+    MalformedProblem
+        If there are no docks.
+    """
+    tgt = np.asarray(target_xy, dtype=np.float64).reshape(2)
+    docks = np.asarray(docks_xy, dtype=np.float64).reshape(-1, 2)
+    if len(docks) == 0:
+        raise MalformedProblem("at least one dock is needed for the return leg", where="docks")
+    if k is not None and k < 1:
+        raise MalformedProblem("k must be >= 1", where="k")
+    pos = fleet.position_xy
+    dx, dy = tgt[0] - pos[:, 0], tgt[1] - pos[:, 1]
+    straight_m = np.hypot(dx, dy)
+    gs = _ground_speed(dx, dy, fleet.cruise_speed_mps, wind)
+    climb_s = np.maximum(fleet.cruise_alt_m - fleet.altitude_m, 0.0) / fleet.climb_rate_mps
+
+    def timing(path_m: FloatArray, sel: slice | npt.NDArray[np.int64]) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cruise = np.where(path_m == 0, 0.0, path_m / gs[sel])
+        return climb_s[sel] + np.where(np.isnan(cruise), np.inf, cruise)
+
+    exact = np.ones(len(pos), dtype=bool)
+    if airspace is None or (not airspace.blocked and airspace.keep_in is None):
+        flight_s = timing(straight_m, slice(None))
+        dock_m = np.hypot(docks[:, 0] - tgt[0], docks[:, 1] - tgt[1])
+    elif not airspace.free_mask(tgt)[0]:
+        flight_s = np.full(len(pos), np.inf)
+        dock_m = np.full(len(docks), np.inf)
+    else:
+        dock_m = airspace.distances_from((tgt[0], tgt[1]), docks)
+        # The straight line is a lower bound; refine only blocked drones that could still
+        # make the top k (all of them when k is None).
+        flight_s = timing(straight_m, slice(None))
+        blocked = ~airspace.visible(pos, np.broadcast_to(tgt, pos.shape))
+        cand = np.flatnonzero(blocked)
+        if k is not None and len(cand):
+            ok = ~blocked & (fleet.launch_delay_s + flight_s <= fleet.battery_s)
+            final = np.sort((fleet.launch_delay_s + flight_s)[ok])
+            thr = final[k - 1] if len(final) >= k else np.inf
+            lb = (fleet.launch_delay_s + flight_s)[cand]
+            exact[cand[lb > thr]] = False
+            cand = cand[lb <= thr]
+        if len(cand):
+            flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
+    eta_s = fleet.launch_delay_s + flight_s
+    # Return leg: for each drone, the best dock given its airspeed and the wind.
+    ddx = (docks[:, 0] - tgt[0])[None, :]
+    ddy = (docks[:, 1] - tgt[1])[None, :]
+    gs_back = _ground_speed(
+        np.broadcast_to(ddx, (len(pos), len(docks))),
+        np.broadcast_to(ddy, (len(pos), len(docks))),
+        fleet.cruise_speed_mps[:, None],
+        wind,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        back = np.where(dock_m[None, :] == 0, 0.0, dock_m[None, :] / gs_back)
+    back = np.where(np.isnan(back), np.inf, back)
+    return_s = back.min(axis=1) if len(pos) else np.zeros(0)
+    feasible = np.isfinite(eta_s) & (flight_s + return_s + fleet.reserve_s <= fleet.battery_s)
+    feasible &= exact
+    key = np.where(feasible, eta_s, np.inf)
+    order = np.lexsort((eta_s, key))
+    return DroneEta(eta_s, flight_s, return_s, feasible, exact, order)
+
+
+def ground_eta(
+    position_xy: npt.ArrayLike,
+    target_xy: Sequence[float],
+    *,
+    speed_mps: npt.ArrayLike,
+    detour_factor: float = 1.3,
+    dispatch_delay_s: npt.ArrayLike = 0.0,
+    road_time_s: npt.ArrayLike | None = None,
+) -> FloatArray:
+    """ETA (s) of ground units: straight line x ``detour_factor`` / speed, plus the delay.
+
+    ``road_time_s``, when given, holds exact road-network travel times per unit (``nan`` where
+    unknown); those replace the straight-line estimate.
+
+    Raises
+    ------
+    MalformedProblem
+        If ``detour_factor`` < 1 or a speed is not positive.
+    """
+    pos = np.asarray(position_xy, dtype=np.float64).reshape(-1, 2)
+    tgt = np.asarray(target_xy, dtype=np.float64).reshape(2)
+    if not (math.isfinite(detour_factor) and detour_factor >= 1.0):
+        raise MalformedProblem("detour_factor must be >= 1", where="detour_factor")
+    speed = np.asarray(speed_mps, dtype=np.float64)
+    if np.any(~(speed > 0)):
+        raise MalformedProblem("speed_mps must be > 0", where="speed_mps")
+    travel = np.hypot(pos[:, 0] - tgt[0], pos[:, 1] - tgt[1]) * (detour_factor / speed)
+    if road_time_s is not None:
+        road = np.asarray(road_time_s, dtype=np.float64).reshape(-1)
+        travel = np.where(np.isnan(road), travel, road)
+    return travel + np.asarray(dispatch_delay_s, dtype=np.float64)
+
+
+def rank(eta_s: npt.ArrayLike, k: int | None = None) -> npt.NDArray[np.int64]:
+    """Indices of the ``k`` fastest units (all when ``k`` is None), fastest first.
+
+    Ties keep index order, so the ranking is deterministic.
+    """
+    eta = np.asarray(eta_s, dtype=np.float64)
+    n = len(eta)
+    if k is None or k >= n:
+        return np.argsort(eta, kind="stable")
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(eta, k - 1)[:k]
+    return part[np.lexsort((part, eta[part]))]
+
+
+def tier_of(
+    eta_s: npt.ArrayLike,
+    bounds_s: Sequence[float] = TIERS_S,
+    labels: Sequence[int] = (1, 3, 5),
+) -> npt.NDArray[np.int64]:
+    """The first 1-3-5 tier each ETA meets (``eta <= bound``), 0 when it meets none.
+
+    >>> tier_of([30, 61, 299, 301]).tolist()
+    [1, 3, 5, 0]
+    """
+    b = np.asarray(bounds_s, dtype=np.float64)
+    if len(b) != len(labels) or np.any(np.diff(b) <= 0):
+        raise MalformedProblem("tier bounds must increase and match labels", where="bounds_s")
+    eta = np.asarray(eta_s, dtype=np.float64)
+    idx = np.searchsorted(b, eta, side="left")
+    lab = np.append(np.asarray(labels, dtype=np.int64), 0)
+    return lab[idx]

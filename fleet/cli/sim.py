@@ -5,3 +5,54 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="Simulated drones, ground units and city scenarios.", no_args_is_help=True)
+
+
+@app.command("drones")
+def drones(
+    count: int = typer.Option(1, "--count", "-n", min=1, max=250, help="number of autopilots"),
+    connect: str = typer.Option(
+        "udp://127.0.0.1:14540", "--connect", help="ground station address, udp://HOST:PORT"
+    ),
+    base_sysid: int = typer.Option(1, "--base-sysid", min=1, max=250, help="first system id"),
+    lat: float = typer.Option(60.1699, "--lat", help="latitude of the first dock"),
+    lon: float = typer.Option(24.9384, "--lon", help="longitude of the first dock"),
+    spacing_m: float = typer.Option(8.0, "--spacing-m", help="distance between docks"),
+    control_port: int | None = typer.Option(
+        None, "--control-port", help="JSON-over-UDP fault-injection port on 127.0.0.1"
+    ),
+    time_scale: float = typer.Option(1.0, "--time-scale", help="physics speed factor"),
+    telemetry_hz: float = typer.Option(5.0, "--telemetry-hz", help="position stream rate"),
+    duration_s: float | None = typer.Option(None, "--duration-s", help="stop after this long"),
+) -> None:
+    """Start N simulated PX4-like MAVLink 2 autopilots, each with its own system id and socket."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from sim.autopilot import SwarmConfig, run_swarm
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = SwarmConfig(
+        count=count,
+        connect=connect,
+        base_sysid=base_sysid,
+        lat=lat,
+        lon=lon,
+        spacing_m=spacing_m,
+        control_port=control_port,
+        time_scale=time_scale,
+        telemetry_hz=telemetry_hz,
+    )
+
+    async def _run() -> None:
+        async with run_swarm(config) as swarm:
+            logging.getLogger("sim.autopilot").info(
+                "sim.drones.ready count=%d control=%s", count, swarm.control_address
+            )
+            if duration_s is None:
+                await asyncio.Event().wait()
+            else:
+                await asyncio.sleep(duration_s)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run())

@@ -215,7 +215,7 @@ def solve_placement(
     w_int = np.maximum(1, np.rint(w / w.max() * 1000)).astype(int)
     tw = np.asarray(problem.tier_weights, dtype=float)
     tw_int = np.rint(tw / max(tw.max(), 1e-9) * 100).astype(int)
-    bw_int = int(round(problem.backup_weight * 100))
+    bw_int = round(problem.backup_weight * 100)
 
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{j}") for j in range(len(problem.sites))]

@@ -20,8 +20,10 @@ async def stream(websocket: WebSocket) -> None:
     try:
         principal = await websocket_principal(websocket)
     except AuthError as exc:
-        # 1008 policy violation, with the same words a REST call would get.
-        await websocket.close(code=1008, reason=exc.detail[:120])
+        # Accept, then close with 4401/4403 (4000 + the HTTP status) and the same words a
+        # REST call would get: a handshake refused with a bare 403 tells a browser nothing.
+        await websocket.accept()
+        await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])
         return
     await websocket.accept()
     async with coordinator.events.subscribe(maxsize=5000) as sub:

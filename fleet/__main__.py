@@ -1,0 +1,5 @@
+"""`python -m fleet` is the `patrolfleet` command."""
+
+from fleet.cli import main
+
+main()

@@ -29,6 +29,7 @@ times, the achieved revisit gaps and the covered weight.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Mapping
@@ -429,7 +430,7 @@ def plan_aerial(
         np.fill_diagonal(t, 0)
         durations[p] = t.astype(np.int64)
 
-    horizon = int(math.floor(problem.horizon_s))
+    horizon = math.floor(problem.horizon_s)
     dock_loc = {d.id: k for k, d in enumerate(problem.docks)}
     vehicles: list[Vehicle] = []
     sortie_meta: dict[str, tuple[Drone, int, float]] = {}
@@ -438,8 +439,8 @@ def plan_aerial(
         by_dock.setdefault(d.dock, []).append(d)
     for dock_id, drones in by_dock.items():
         for rank, d in enumerate(drones):
-            usable = int(math.floor(d.endurance_s - d.reserve_s))
-            cycle = usable + int(math.ceil(d.swap_s))
+            usable = math.floor(d.endurance_s - d.reserve_s)
+            cycle = usable + math.ceil(d.swap_s)
             offset = int(rank * cycle / len(drones))
             s, count = -1, 0
             while True:
@@ -483,9 +484,9 @@ def plan_aerial(
                 Visit(
                     vid,
                     location=nd + k,
-                    service=int(math.ceil(h.dwell_s)),
+                    service=math.ceil(h.dwell_s),
                     window=TimeWindow(lo, hi),
-                    penalty=int(round(_PENALTY_SCALE * h.weight / max_w)) + 1,
+                    penalty=round(_PENALTY_SCALE * h.weight / max_w) + 1,
                 )
             )
             spot_of_visit[vid] = h
@@ -522,9 +523,9 @@ def plan_aerial(
     cov: list[HotSpotCoverage] = []
     for h in problem.hot_spots:
         ts = sorted(coverage_visits[h.id])
-        gaps = tuple(float(b - a) for a, b in zip(ts, ts[1:], strict=False))
+        gaps = tuple(float(b - a) for a, b in itertools.pairwise(ts))
         edges = [0.0, *ts, float(problem.horizon_s)]
-        max_gap = max(b - a for a, b in zip(edges, edges[1:], strict=False))
+        max_gap = max(b - a for a, b in itertools.pairwise(edges))
         req = required.get(h.id, max(1, math.ceil(problem.horizon_s / h.revisit_s)))
         cov.append(HotSpotCoverage(h.id, h.weight, req, tuple(ts), gaps, float(max_gap)))
     sorties.sort(key=lambda s: (s.drone_id, s.index))
@@ -556,7 +557,7 @@ def _build_sortie(
     seq = [dock_loc] + [sv.location for sv in route.visits] + [route.end_location]
     path: list[tuple[float, float]] = []
     kinds: list[tuple[WaypointKind, float, str | None]] = []
-    for leg, (a, b) in enumerate(zip(seq, seq[1:], strict=False)):
+    for leg, (a, b) in enumerate(itertools.pairwise(seq)):
         legpath = pm.path(int(pm_idx[a]), int(pm_idx[b]))
         if leg == 0:
             path.append(legpath[0])

@@ -17,7 +17,9 @@ at the boundary.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,7 +27,15 @@ from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon
 
 from planners.errors import Infeasible, MalformedProblem
-from planners.geo import XY, Airspace, _node_offset_m, path_length_m
+from planners.geo import (
+    XY,
+    Airspace,
+    KeepInZone,
+    Projection,
+    _check_lonlat,
+    _node_offset_m,
+    path_length_m,
+)
 
 __all__ = [
     "Orbit",
@@ -33,6 +43,7 @@ __all__ = [
     "ReliefShift",
     "Sweep",
     "camera_swath_m",
+    "coverage_from_dict",
     "orbit",
     "relief_rotation",
     "sweep",
@@ -335,3 +346,139 @@ def relief_rotation(
             break
         k += 1
     return ReliefSchedule(n, on_station, start, end, tuple(shifts))
+
+
+def _airspace_from_dict(d: Mapping[str, Any], proj: Projection) -> Airspace:
+    from planners.aerial import _zone_from_dict
+
+    zones = tuple(_zone_from_dict(z) for z in d.get("no_fly", ()))
+    keep_in = KeepInZone(tuple(map(tuple, d["keep_in"]))) if d.get("keep_in") else None
+    return Airspace.from_lonlat(
+        proj, zones, margin_m=float(d.get("margin_m", 30.0)), keep_in=keep_in
+    )
+
+
+def _line(proj: Projection, xy: Sequence[XY], props: dict[str, Any]) -> dict[str, Any]:
+    ll = proj.to_lonlat(np.asarray(xy))
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": ll.tolist()},
+        "properties": props,
+    }
+
+
+def coverage_from_dict(d: Mapping[str, Any]) -> dict[str, Any]:
+    """Run the coverage problem described by a JSON object; return GeoJSON (lon/lat).
+
+    ``kind`` selects ``"sweep"``, ``"orbit"`` or ``"relief"`` (formats in docs/planners.md).
+
+    Raises
+    ------
+    MalformedProblem
+        For a missing or bad field (``where`` names it).
+    Infeasible
+        As the underlying function does.
+    """
+    if not isinstance(d, Mapping):
+        raise MalformedProblem("problem must be a JSON object", where="")
+    kind = d.get("kind")
+    try:
+        if kind == "sweep":
+            ring = tuple(_check_lonlat(p, f"area/{i}") for i, p in enumerate(d["area"]))
+            proj = Projection.centred_on(ring)
+            area = proj.polygon(ring)
+            if "swath_m" in d:
+                swath = float(d["swath_m"])
+            else:
+                swath = camera_swath_m(float(d["altitude_m"]), float(d["hfov_deg"]))
+            angle = d.get("angle_deg")
+            s = sweep(
+                area,
+                swath_m=swath,
+                overlap=float(d.get("overlap", 0.2)),
+                angle_deg=None if angle is None else float(angle),
+                airspace=_airspace_from_dict(d, proj),
+            )
+            props = {
+                "kind": "sweep",
+                "lines": s.lines,
+                "spacing_m": s.spacing_m,
+                "angle_deg": s.angle_deg,
+                "path_m": s.path_m,
+                "covered_share": s.covered_share,
+                "swath_m": swath,
+            }
+            if "speed_mps" in d:
+                props["duration_s"] = s.path_m / float(d["speed_mps"])
+            feats = [_line(proj, s.waypoints, props)]
+        elif kind == "orbit":
+            if "polygon" in d:
+                ring = tuple(_check_lonlat(p, f"polygon/{i}") for i, p in enumerate(d["polygon"]))
+                proj = Projection.centred_on(ring)
+                target: XY | Polygon = proj.polygon(ring)
+            else:
+                c = _check_lonlat(d["center"], "center")
+                proj = Projection(*c)
+                target = (0.0, 0.0)
+            o = orbit(
+                target,
+                radius_m=float(d["radius_m"]),
+                spacing_m=float(d.get("spacing_m", 50.0)),
+                airspace=_airspace_from_dict(d, proj),
+            )
+            props = {"kind": "orbit", "radius_m": o.radius_m, "path_m": o.path_m}
+            if "speed_mps" in d:
+                props["period_s"] = o.period_s(float(d["speed_mps"]))
+            feats = [_line(proj, o.waypoints, props)]
+        elif kind == "relief":
+            transit = d.get("transit_s")
+            feats = []
+            if transit is None:
+                dock = _check_lonlat(d["dock"], "dock")
+                station = _check_lonlat(d["station"], "station")
+                proj = Projection.centred_on([dock, station])
+                air = _airspace_from_dict(d, proj)
+                a, b = proj.to_xy([dock, station])
+                path = air.path((a[0], a[1]), (b[0], b[1]))
+                climb = float(d.get("altitude_m", 60.0)) / float(d.get("climb_rate_mps", 3.0))
+                transit = path_length_m(path) / float(d["cruise_speed_mps"]) + climb
+                feats.append(_line(proj, path, {"kind": "transit", "transit_s": transit}))
+            r = relief_rotation(
+                endurance_s=float(d["endurance_s"]),
+                reserve_s=float(d.get("reserve_s", 0.0)),
+                transit_s=float(transit),
+                recharge_s=float(d["recharge_s"]),
+                station_s=float(d["station_s"]),
+                handover_s=float(d.get("handover_s", 0.0)),
+                max_drones=d.get("max_drones"),
+            )
+            return {
+                "type": "FeatureCollection",
+                "features": feats,
+                "properties": {
+                    "kind": "relief",
+                    "drones": r.drones,
+                    "on_station_s": r.on_station_s,
+                    "covered_from_s": r.covered_from_s,
+                    "covered_until_s": r.covered_until_s,
+                    "shifts": [
+                        {
+                            "drone": s.drone,
+                            "launch_s": s.launch_s,
+                            "arrive_s": s.arrive_s,
+                            "leave_s": s.leave_s,
+                            "land_s": s.land_s,
+                        }
+                        for s in r.shifts
+                    ],
+                },
+            }
+        else:
+            raise MalformedProblem("kind must be 'sweep', 'orbit' or 'relief'", where="kind")
+    except KeyError as exc:
+        raise MalformedProblem(f"missing field {exc.args[0]!r}", where=str(exc.args[0])) from exc
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, MalformedProblem):
+            raise
+        raise MalformedProblem(f"bad value: {exc}", where=str(kind)) from exc
+    return {"type": "FeatureCollection", "features": feats}

@@ -132,6 +132,7 @@ class Endpoint:
         self.sent = 0
         self.received = 0
         self.commands_seen: list[int] = []
+        self.gcs_seen_at: float | None = None
 
     # ------------------------------------------------------------ DatagramProtocol
     def connection_made(self, transport: Any) -> None:
@@ -186,6 +187,8 @@ class Endpoint:
 
     def send_due(self, now: float) -> None:
         """Send every stream whose interval has elapsed; called from the swarm tick."""
+        if self.gcs_seen_at is not None:
+            self.vehicle.gcs_silent_s = now - self.gcs_seen_at
         for msg_id, due in self._next_due.items():
             if now >= due:
                 interval = self.intervals[msg_id]
@@ -355,6 +358,7 @@ class Endpoint:
             return
         if t == "HEARTBEAT":
             if msg.type == mav.MAV_TYPE_GCS:
+                self.gcs_seen_at = time.monotonic()
                 self.vehicle.gcs_heartbeat()
             return
         src = (msg.get_srcSystem(), msg.get_srcComponent())

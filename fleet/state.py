@@ -43,7 +43,6 @@ class LiveUnit:
     last_seen: datetime | None = None
     last_seen_mono: float = -math.inf
     last_history_mono: float = -math.inf
-    last_streamed_mono: float = -math.inf
     messages: int = 0
 
     @property
@@ -85,6 +84,9 @@ class LiveState:
         self._lat = np.full(self._capacity, np.nan)
         self._ids: list[str | None] = [None] * self._capacity
         self._history: list[Position] = []
+        # Units changed since the last stream batch; the coordinator turns them into one
+        # "units.updated" event per interval instead of one event per message.
+        self.dirty: set[str] = set()
 
     # --- registry ---------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class LiveState:
         live.last_seen_mono = mono
         live.online = True
         live.messages += 1
+        self.dirty.add(unit_id)
         self._lon[live.slot] = lon
         self._lat[live.slot] = lat
         if mono - live.last_history_mono >= self.history_min_interval_s:
@@ -213,6 +216,10 @@ class LiveState:
         for u in gone:
             u.online = False
         return gone
+
+    def drain_dirty(self) -> list[LiveUnit]:
+        ids, self.dirty = self.dirty, set()
+        return [self.units[i] for i in ids]
 
     def drain_history(self) -> list[Position]:
         batch, self._history = self._history, []

@@ -308,6 +308,42 @@ class Store:
             ) from exc
         return unit
 
+    async def import_units(self, actor: Principal, units: Sequence[Unit]) -> int:
+        """Insert many units in one transaction (a roster of thousands of minimal teams);
+        one audit entry covers the import.
+
+        Raises
+        ------
+        Conflict
+            When any id or system id is taken; nothing is imported then.
+        """
+        if not units:
+            return 0
+        try:
+            async with self._tx() as s:
+                await s.execute(
+                    UnitRow.__table__.insert(),
+                    [
+                        {
+                            "id": u.id,
+                            "kind": u.kind.value,
+                            "name": u.name,
+                            "capabilities": list(u.capabilities),
+                            "home_zone_id": u.home_zone_id,
+                            "dock_id": u.dock_id,
+                            "mavlink_sysid": u.mavlink_sysid,
+                            "team_size": u.team_size,
+                            "properties": u.properties,
+                            "created_at": u.created_at,
+                        }
+                        for u in units
+                    ],
+                )
+                self._audit_row(s, actor, "unit.import", "unit", None, {"count": len(units)})
+        except IntegrityError as exc:
+            raise Conflict("an imported unit conflicts with an existing record") from exc
+        return len(units)
+
     async def get_unit(self, unit_id: str) -> Unit:
         async with self._sessions() as s:
             row = await s.get(UnitRow, unit_id)

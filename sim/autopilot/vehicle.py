@@ -527,7 +527,9 @@ class Vehicle:
         assert self.orbit is not None
         cn, ce, radius, v, alt = self.orbit
         pn, pe = self.n - cn, self.e - ce
-        d = math.hypot(pn, pe) or 1e-6
+        d = math.hypot(pn, pe)
+        if d < 0.5:  # at the centre every direction is radial: head out northwards
+            pn, pe, d = 0.5, 0.0, 0.5
         r = abs(radius)
         # clockwise for positive radius, seen from above with north up
         sign = 1.0 if radius >= 0 else -1.0
@@ -535,7 +537,7 @@ class Vehicle:
         if d > r + 10.0:  # approach the circle first
             vn, ve, _, _ = self._fly_to(cn + pn / d * r, ce + pe / d * r, alt, self.speed_mps)
         else:
-            k = 0.5 * (r - d)
+            k = max(-self.speed_mps, min(self.speed_mps, 0.5 * (r - d)))
             vn = tn * abs(v) + pn / d * k
             ve = te * abs(v) + pe / d * k
         return vn, ve, self._vz_to(alt)

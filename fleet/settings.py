@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_MQTT_PORT = 1884
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Default ack timeout of a unit command."
     )
     stream_unit_interval_s: float = Field(
-        default=1.0, ge=0, description="Minimum interval between two streamed updates of one unit."
+        default=1.0, ge=0, description="Interval of the batched unit updates on the event stream."
     )
     env: str = Field(
         default="dev", description="dev or production; production refuses unsafe defaults."
@@ -71,6 +71,27 @@ class Settings(BaseSettings):
         if value not in {"dev", "production", "test"}:
             raise ValueError("env must be dev, test or production")
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_services(self) -> Settings:
+        # The embedded SQLite file and in-process broker are for one machine; a production
+        # deployment that silently fell back to them would lose its data on redeploy.
+        if self.env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("DATABASE_URL", self.database_url),
+                    ("MQTT_URL", self.mqtt_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    "production needs "
+                    + " and ".join(f"PATROLFLEET_{m}" for m in missing)
+                    + " (the embedded defaults are for a single machine)"
+                )
+        return self
 
     @property
     def effective_database_url(self) -> str:

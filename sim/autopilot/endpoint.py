@@ -63,14 +63,15 @@ CAPABILITIES = (
     | mav.MAV_PROTOCOL_CAPABILITY_MISSION_RALLY
 )
 
-# default stream rates in Hz (wall clock); GLOBAL_POSITION_INT and ATTITUDE use telemetry_hz
+# default stream rates in Hz (wall clock), close to PX4's "normal" MAVLink mode on UDP;
+# GLOBAL_POSITION_INT and ATTITUDE use telemetry_hz
 DEFAULT_RATES = {
     MSG_HEARTBEAT: 1.0,
     MSG_SYS_STATUS: 1.0,
     MSG_BATTERY_STATUS: 1.0,
-    MSG_GPS_RAW_INT: 2.0,
+    MSG_GPS_RAW_INT: 1.0,
     MSG_VFR_HUD: 2.0,
-    MSG_EXTENDED_SYS_STATE: 2.0,
+    MSG_EXTENDED_SYS_STATE: 1.0,
     MSG_HOME_POSITION: 0.5,
     MSG_MISSION_CURRENT: 1.0,
 }

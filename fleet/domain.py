@@ -190,3 +190,53 @@ class Principal:
 
 
 SYSTEM = Principal(name="system", role=Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class MissionWaypoint:
+    lon: float
+    lat: float
+    alt_m: float
+    speed_mps: float | None = None
+    loiter_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_lon_lat(self.lon, self.lat)
+        if not 0 < self.alt_m <= 500:
+            raise ValueError("alt_m must be within (0, 500]")
+        if self.loiter_s < 0:
+            raise ValueError("loiter_s must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Mission:
+    id: str
+    unit_id: str
+    status: str  # uploaded | running | paused | completed | failed | aborted
+    waypoints: tuple[MissionWaypoint, ...]
+    return_home: bool
+    actor: str
+    created_at: datetime
+    speed_mps: float | None = None
+    current_item: int = 0
+    total_items: int = 0
+    reached: tuple[int, ...] = ()
+    source: str = "api"
+    correlation_id: str | None = None
+    error: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+MISSION_ACTIVE = frozenset({"uploaded", "running", "paused"})
+
+
+@dataclass(frozen=True, slots=True)
+class WarningPreset:
+    id: str
+    name: str
+    texts: dict[str, str]
+    volume: int
+    repeat: int
+    spotlight: bool
+    created_at: datetime

@@ -1,4 +1,5 @@
-"""Commands to ground units over MQTT: recorded before sending, outcome recorded after.
+"""Commands over MQTT (to ground units, and to drone payloads): recorded before sending,
+outcome recorded after.
 
 The outbox is the only sender. `submit` writes the command (status pending) and wakes the
 sender loop; the loop publishes with QoS 1 while the broker is up (status sent once the broker
@@ -12,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fleet.domain import Command, Principal
-from fleet.errors import MessagingError
+from fleet.errors import MessagingError, NotFound
 from fleet.events import EventHub
 from fleet.metrics import Metrics
 from fleet.mqtt import schemas
@@ -25,8 +27,6 @@ from fleet.store.repo import Store
 from fleet.types import TERMINAL_COMMAND_STATES, CommandStatus
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "mqtt"
 
 
 class Outbox:
@@ -39,7 +39,11 @@ class Outbox:
         events: EventHub,
         metrics: Metrics,
         default_timeout_s: float,
+        channel: str = "mqtt",
+        topic_for: Callable[[str], str] | None = None,
     ) -> None:
+        self.channel = channel
+        self._topic_for = topic_for or topics.commands
         self.store = store
         self.bus = bus
         self.topics = topics
@@ -65,7 +69,7 @@ class Outbox:
         cmd = await self.store.record_command(
             actor,
             unit_id=unit_id,
-            channel=CHANNEL,
+            channel=self.channel,
             kind=kind,
             payload=payload,
             timeout_s=timeout_s or self.default_timeout_s,
@@ -87,7 +91,9 @@ class Outbox:
     async def load_unfinished(self) -> int:
         """Reload pending and sent commands after a restart."""
         unfinished = await self.store.list_commands(
-            channel=CHANNEL, statuses=[CommandStatus.PENDING, CommandStatus.SENT], limit=100_000
+            channel=self.channel,
+            statuses=[CommandStatus.PENDING, CommandStatus.SENT],
+            limit=100_000,
         )
         now_wall = datetime.now(UTC)
         now = time.monotonic()
@@ -125,7 +131,7 @@ class Outbox:
             timeout_s=cmd.timeout_s,
         )
         try:
-            await self.bus.publish(self.topics.commands(cmd.unit_id), message.to_bytes(), qos=1)
+            await self.bus.publish(self._topic_for(cmd.unit_id), message.to_bytes(), qos=1)
         except MessagingError:
             return  # stays pending; retried when the broker is back
         self._pending.pop(cmd.id, None)
@@ -133,7 +139,7 @@ class Outbox:
         self._deadlines[cmd.id] = time.monotonic() + cmd.timeout_s
         updated = await self.store.update_command(cmd.id, CommandStatus.SENT, attempt=True)
         if updated.status is CommandStatus.SENT:
-            self.metrics.commands.labels(CHANNEL, "sent").inc()
+            self.metrics.commands.labels(self.channel, "sent").inc()
             self.events.publish("command.sent", _command_event(updated))
 
     async def _expire(self) -> None:
@@ -145,23 +151,46 @@ class Outbox:
             )
 
     async def on_ack(self, unit_id: str | None, ack: schemas.Ack) -> None:
-        """Record a unit's answer; acks for unknown or finished commands are ignored."""
+        """Record a unit's answer to a command."""
+        await self.on_answer(
+            unit_id,
+            ack.command_id,
+            ok=ack.status != "rejected",
+            reason=ack.reason,
+            result={"status": ack.status, "reason": ack.reason},
+        )
+
+    async def on_answer(
+        self,
+        unit_id: str | None,
+        command_id: str,
+        *,
+        ok: bool,
+        reason: str | None,
+        result: dict[str, object],
+    ) -> None:
+        """Record an answer: the first one decides the outcome (acked or failed); later ones
+        (a warning going from accepted to playing to done) only add to its result.
+        Answers for unknown commands, or from another unit, are ignored."""
         try:
-            cmd = await self.store.get_command(ack.command_id)
-        except Exception:
-            log.warning("outbox.ack.unknown", extra={"command_id": ack.command_id})
+            cmd = await self.store.get_command(command_id)
+        except NotFound:
+            log.warning("outbox.ack.unknown", extra={"command_id": command_id})
             return
-        if cmd.unit_id != unit_id:
+        if cmd.unit_id != unit_id or cmd.channel != self.channel:
             log.warning("outbox.ack.wrong_unit", extra={"command_id": cmd.id, "unit_id": unit_id})
             return
         self._pending.pop(cmd.id, None)
         self._deadlines.pop(cmd.id, None)
-        if ack.status == "rejected":
-            await self._finish(cmd.id, CommandStatus.FAILED, error=ack.reason or "rejected")
+        if cmd.status in TERMINAL_COMMAND_STATES:
+            if cmd.status is CommandStatus.ACKED:
+                updated = await self.store.note_command_result(cmd.id, result)
+                self.events.publish(f"command.{self.channel}.progress", _command_event(updated))
+            return
+        if ok:
+            await self._finish(cmd.id, CommandStatus.ACKED, result=result)
         else:
-            await self._finish(
-                cmd.id, CommandStatus.ACKED, result={"status": ack.status, "reason": ack.reason}
-            )
+            await self._finish(cmd.id, CommandStatus.FAILED, error=reason or "rejected")
 
     async def _finish(
         self,
@@ -172,7 +201,7 @@ class Outbox:
         result: dict[str, object] | None = None,
     ) -> None:
         cmd = await self.store.update_command(command_id, status, error=error, result=result)
-        self.metrics.commands.labels(CHANNEL, cmd.status.value).inc()
+        self.metrics.commands.labels(self.channel, cmd.status.value).inc()
         self.events.publish(f"command.{cmd.status.value}", _command_event(cmd))
         for fut in self._waiters.pop(command_id, []):
             if not fut.done():
@@ -191,4 +220,6 @@ def _command_event(cmd: Command) -> dict[str, object]:
         "status": cmd.status.value,
         "correlation_id": cmd.correlation_id,
         "error": cmd.error,
+        "result": cmd.result,
+        "channel": cmd.channel,
     }

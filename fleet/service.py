@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+from fleet.control import LinksConfig, open_drone_links
 from fleet.domain import SYSTEM, Principal
-from fleet.errors import NotFound, PatrolfleetError
+from fleet.drones import DroneService
+from fleet.errors import ConfigError, NotFound, PatrolfleetError
 from fleet.events import EventHub, FleetEvent
 from fleet.ingest import Inbound, Ingest
 from fleet.metrics import Metrics
@@ -62,6 +64,8 @@ class Coordinator:
     topics: Topics
     ingest: Ingest
     outbox: Outbox
+    payload_outbox: Outbox
+    drones: DroneService | None = None
     started_at: float = field(default_factory=time.monotonic)
     inbound_handlers: dict[TopicKind, InboundHandler] = field(default_factory=dict)
 
@@ -110,6 +114,28 @@ class Coordinator:
     async def _handle_ack(self, item: Inbound) -> None:
         await self.outbox.on_ack(item.unit_id, item.message)
 
+    async def _handle_payload_state(self, item: Inbound) -> None:
+        answer = schemas.parse(schemas.PayloadState, item.message)
+        await self.payload_outbox.on_answer(
+            item.unit_id,
+            answer.command_id,
+            ok=answer.state != "failed",
+            reason=answer.reason,
+            result={
+                "state": answer.state,
+                "reason": answer.reason,
+                "audio_file": answer.audio_file,
+            },
+        )
+
+    def require_drones(self) -> DroneService:
+        if self.drones is None:
+            raise ConfigError(
+                "drone links are off: set PATROLFLEET_DRONE_CONNECTIONS (e.g. "
+                "udpin://0.0.0.0:14540)"
+            )
+        return self.drones
+
     async def _handle_alert(self, item: Inbound) -> None:
         alert: schemas.Alert = item.message
         incident = await self.store.create_incident(
@@ -141,6 +167,7 @@ class Coordinator:
             TopicKind.DUTY: self._handle_duty,
             TopicKind.ACKS: self._handle_ack,
             TopicKind.ALERTS: self._handle_alert,
+            TopicKind.PAYLOAD_STATE: self._handle_payload_state,
             **self.inbound_handlers,
         }
         while True:
@@ -261,6 +288,16 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             metrics=metrics,
             default_timeout_s=settings.command_timeout_s,
         )
+        payload_outbox = Outbox(
+            store=store,
+            bus=bus,
+            topics=topics,
+            events=events,
+            metrics=metrics,
+            default_timeout_s=settings.warning_timeout_s,
+            channel="payload",
+            topic_for=topics.payload,
+        )
         coordinator = Coordinator(
             settings=settings,
             store=store,
@@ -271,9 +308,25 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             topics=topics,
             ingest=ingest,
             outbox=outbox,
+            payload_outbox=payload_outbox,
         )
+        if settings.drone_connections:
+            links = await stack.enter_async_context(
+                open_drone_links(LinksConfig(connections=tuple(settings.drone_connections)))
+            )
+            coordinator.drones = DroneService(
+                settings=settings,
+                store=store,
+                state=state,
+                events=events,
+                links=links,
+                payload_outbox=payload_outbox,
+            )
+            links.add_listener(coordinator.drones.on_event)
+            await coordinator.drones.load()
         events.add_listener(coordinator._mirror_event)
         await outbox.load_unfinished()
+        await payload_outbox.load_unfinished()
 
         tasks: list[asyncio.Task[None]] = []
         async with asyncio.TaskGroup() as tg:
@@ -284,6 +337,9 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             tasks.append(tg.create_task(coordinator._watch(), name="fleet.watch"))
             tasks.append(tg.create_task(coordinator._stream_units(), name="fleet.stream"))
             tasks.append(tg.create_task(outbox.run(), name="fleet.outbox"))
+            tasks.append(tg.create_task(payload_outbox.run(), name="fleet.payload_outbox"))
+            if coordinator.drones is not None:
+                tasks.append(tg.create_task(coordinator.drones.run(), name="fleet.drones"))
             # Strict on the first connect only briefly: the service starts (and /readyz says
             # why it is not ready) even when the broker is down; the bus keeps retrying.
             with contextlib.suppress(TimeoutError):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_MQTT_PORT = 1884
 
@@ -61,6 +62,25 @@ class Settings(BaseSettings):
     stream_unit_interval_s: float = Field(
         default=1.0, ge=0, description="Interval of the batched unit updates on the event stream."
     )
+    drone_connections: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["udpin://0.0.0.0:14540"],
+        description="MAVLink connections the ground station listens on (comma-separated); "
+        "PX4 SITL instance N talks on UDP 14540+N. Empty: no drone links.",
+    )
+    sim_drones: int = Field(default=0, ge=0, le=250, description="Simulated drones to start.")
+    drone_endurance_s: float = Field(
+        default=1800.0, gt=0, description="Full-battery endurance at cruise (seconds)."
+    )
+    drone_reserve_pct: float = Field(
+        default=20.0, ge=0, lt=100, description="Battery a drone must still have on landing."
+    )
+    drone_cruise_speed_mps: float = Field(default=12.0, gt=0, le=30)
+    nofly_margin_m: float = Field(
+        default=20.0, ge=0, description="Safety margin kept from every no-fly zone."
+    )
+    warning_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time the payload companion has to accept a warning."
+    )
     env: str = Field(
         default="dev", description="dev or production; production refuses unsafe defaults."
     )
@@ -70,6 +90,13 @@ class Settings(BaseSettings):
     def _known_env(cls, value: str) -> str:
         if value not in {"dev", "production", "test"}:
             raise ValueError("env must be dev, test or production")
+        return value
+
+    @field_validator("drone_connections", mode="before")
+    @classmethod
+    def _split_connections(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")

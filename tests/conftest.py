@@ -127,6 +127,7 @@ def settings(tmp_path: Path, mqtt_url: str, topic_root: str) -> Settings:
         position_flush_interval_s=0.2,
         position_history_min_interval_s=0.0,
         stream_unit_interval_s=0.0,
+        drone_connections=[],
         env="test",
     )
 

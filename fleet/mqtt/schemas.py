@@ -77,6 +77,17 @@ class Ack(_Inbound):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class PayloadState(_Inbound):
+    """`drones/{id}/payload/state`: the payload companion's answer to a payload command
+    (published on `drones/{id}/payload` as a `CommandMessage` with kind `speak`, `clip`,
+    `stop` or `spotlight`)."""
+
+    command_id: str = Field(min_length=1, max_length=64)
+    state: Literal["accepted", "playing", "done", "failed"]
+    reason: str | None = Field(default=None, max_length=500)
+    audio_file: str | None = Field(default=None, max_length=500)
+
+
 class Alert(_Inbound):
     """`alerts`: a sensor or call-centre alert that becomes (or merges into) an incident."""
 

@@ -219,3 +219,40 @@ class ApiTokenRow(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class MissionRow(Base):
+    """A drone mission: what was uploaded, and how far the drone got."""
+
+    __tablename__ = "missions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    waypoints: Mapped[list[Any]] = mapped_column(JSON)  # [{lon, lat, alt_m, speed_mps, loiter_s}]
+    speed_mps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    return_home: Mapped[bool] = mapped_column(Boolean, default=True)
+    current_item: Mapped[int] = mapped_column(Integer, default=0)
+    total_items: Mapped[int] = mapped_column(Integer, default=0)
+    reached: Mapped[list[Any]] = mapped_column(JSON, default=list)  # item indices reached
+    source: Mapped[str] = mapped_column(String(32), default="api")
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WarningPresetRow(Base):
+    """A loudspeaker warning an operator can play with one click, in several languages."""
+
+    __tablename__ = "warning_presets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"en": "...", "zh": "..."}
+    volume: Mapped[int] = mapped_column(Integer, default=80)
+    repeat: Mapped[int] = mapped_column(Integer, default=2)
+    spotlight: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

@@ -28,9 +28,12 @@ from fleet.domain import (
     Fence,
     Incident,
     IncidentTransition,
+    Mission,
+    MissionWaypoint,
     Position,
     Principal,
     Unit,
+    WarningPreset,
 )
 from fleet.errors import Conflict, InvalidTransition, NotFound
 from fleet.store.models import (
@@ -43,8 +46,10 @@ from fleet.store.models import (
     FenceRow,
     IncidentRow,
     IncidentTransitionRow,
+    MissionRow,
     PositionRow,
     UnitRow,
+    WarningPresetRow,
     utcnow,
 )
 from fleet.types import (
@@ -195,6 +200,39 @@ def _audit(row: AuditRow) -> AuditEntry:
         target_type=row.target_type,
         target_id=row.target_id,
         detail=dict(row.detail or {}),
+    )
+
+
+def _mission(row: MissionRow) -> Mission:
+    return Mission(
+        id=row.id,
+        unit_id=row.unit_id,
+        status=row.status,
+        waypoints=tuple(MissionWaypoint(**w) for w in row.waypoints),
+        return_home=row.return_home,
+        actor=row.actor,
+        created_at=row.created_at,
+        speed_mps=row.speed_mps,
+        current_item=row.current_item,
+        total_items=row.total_items,
+        reached=tuple(row.reached or ()),
+        source=row.source,
+        correlation_id=row.correlation_id,
+        error=row.error,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+    )
+
+
+def _preset(row: WarningPresetRow) -> WarningPreset:
+    return WarningPreset(
+        id=row.id,
+        name=row.name,
+        texts=dict(row.texts),
+        volume=row.volume,
+        repeat=row.repeat,
+        spotlight=row.spotlight,
+        created_at=row.created_at,
     )
 
 
@@ -903,6 +941,15 @@ class Store:
                 row.result = result
             return _command(row)
 
+    async def note_command_result(self, command_id: str, result: dict[str, Any]) -> Command:
+        """Replace the result of a command, whatever its status (progress after the ack)."""
+        async with self._tx() as s:
+            row = await s.get(CommandRow, command_id)
+            if row is None:
+                raise NotFound(f"command {command_id!r} does not exist")
+            row.result = result
+            return _command(row)
+
     async def get_command(self, command_id: str) -> Command:
         async with self._sessions() as s:
             row = await s.get(CommandRow, command_id)
@@ -1107,3 +1154,183 @@ class Store:
             stmt = stmt.where(ApiTokenRow.role == role.name.lower())
         async with self._sessions() as s:
             return int(await s.scalar(stmt) or 0)
+
+    # --- missions -----------------------------------------------------------------------
+
+    async def create_mission(
+        self,
+        actor: Principal,
+        *,
+        unit_id: str,
+        waypoints: Sequence[MissionWaypoint],
+        return_home: bool,
+        speed_mps: float | None,
+        total_items: int,
+        source: str = "api",
+        correlation_id: str | None = None,
+        status: str = "uploading",
+    ) -> Mission:
+        """Record a mission before it is uploaded (status ``uploading``)."""
+        now = utcnow()
+        mission = Mission(
+            id=new_id("msn"),
+            unit_id=unit_id,
+            status=status,
+            waypoints=tuple(waypoints),
+            return_home=return_home,
+            actor=actor.name,
+            created_at=now,
+            speed_mps=speed_mps,
+            total_items=total_items,
+            source=source,
+            correlation_id=correlation_id,
+        )
+        async with self._tx() as s:
+            s.add(
+                MissionRow(
+                    id=mission.id,
+                    unit_id=unit_id,
+                    status=status,
+                    waypoints=[
+                        {
+                            "lon": w.lon,
+                            "lat": w.lat,
+                            "alt_m": w.alt_m,
+                            "speed_mps": w.speed_mps,
+                            "loiter_s": w.loiter_s,
+                        }
+                        for w in waypoints
+                    ],
+                    speed_mps=speed_mps,
+                    return_home=return_home,
+                    current_item=0,
+                    total_items=total_items,
+                    reached=[],
+                    source=source,
+                    correlation_id=correlation_id,
+                    actor=actor.name,
+                    created_at=now,
+                )
+            )
+            self._audit_row(
+                s,
+                actor,
+                "mission.create",
+                "unit",
+                unit_id,
+                {"mission_id": mission.id, "waypoints": len(waypoints), "source": source},
+            )
+        return mission
+
+    async def update_mission(
+        self,
+        mission_id: str,
+        *,
+        status: str | None = None,
+        current_item: int | None = None,
+        reached: int | None = None,
+        error: str | None = None,
+        actor: Principal | None = None,
+    ) -> Mission:
+        """Record a mission's progress; a finished mission keeps its final status.
+
+        Raises
+        ------
+        NotFound
+            When the mission does not exist.
+        """
+        async with self._tx() as s:
+            row = await s.get(MissionRow, mission_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"mission {mission_id!r} does not exist", mission_id=mission_id)
+            finished = row.status in {"completed", "failed", "aborted"}
+            now = utcnow()
+            if status is not None and not finished and status != row.status:
+                if status == "running" and row.started_at is None:
+                    row.started_at = now
+                if status in {"completed", "failed", "aborted"}:
+                    row.ended_at = now
+                if actor is not None:
+                    self._audit_row(
+                        s,
+                        actor,
+                        f"mission.{status}",
+                        "unit",
+                        row.unit_id,
+                        {"mission_id": mission_id, "from": row.status},
+                    )
+                row.status = status
+            if current_item is not None:
+                row.current_item = current_item
+            if reached is not None and reached not in (row.reached or []):
+                row.reached = [*(row.reached or []), reached]
+            if error is not None:
+                row.error = error
+            return _mission(row)
+
+    async def get_mission(self, mission_id: str) -> Mission:
+        async with self._sessions() as s:
+            row = await s.get(MissionRow, mission_id)
+        if row is None:
+            raise NotFound(f"mission {mission_id!r} does not exist", mission_id=mission_id)
+        return _mission(row)
+
+    async def list_missions(
+        self,
+        *,
+        unit_id: str | None = None,
+        statuses: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> list[Mission]:
+        stmt = select(MissionRow).order_by(MissionRow.created_at.desc(), MissionRow.id).limit(limit)
+        if unit_id:
+            stmt = stmt.where(MissionRow.unit_id == unit_id)
+        if statuses:
+            stmt = stmt.where(MissionRow.status.in_(list(statuses)))
+        async with self._sessions() as s:
+            return [_mission(r) for r in (await s.scalars(stmt)).all()]
+
+    # --- warning presets ----------------------------------------------------------------
+
+    async def list_presets(self) -> list[WarningPreset]:
+        async with self._sessions() as s:
+            rows = await s.scalars(select(WarningPresetRow).order_by(WarningPresetRow.id))
+            return [_preset(r) for r in rows.all()]
+
+    async def get_preset(self, preset_id: str) -> WarningPreset:
+        async with self._sessions() as s:
+            row = await s.get(WarningPresetRow, preset_id)
+        if row is None:
+            raise NotFound(f"warning preset {preset_id!r} does not exist", preset_id=preset_id)
+        return _preset(row)
+
+    async def save_preset(
+        self,
+        actor: Principal,
+        *,
+        preset_id: str,
+        name: str,
+        texts: dict[str, str],
+        volume: int,
+        repeat: int,
+        spotlight: bool,
+    ) -> WarningPreset:
+        """Create or replace a warning preset."""
+        async with self._tx() as s:
+            row = await s.get(WarningPresetRow, preset_id)
+            if row is None:
+                row = WarningPresetRow(id=preset_id, created_at=utcnow())
+                s.add(row)
+            row.name, row.texts, row.volume = name, texts, volume
+            row.repeat, row.spotlight = repeat, spotlight
+            self._audit_row(s, actor, "preset.save", "preset", preset_id, {"name": name})
+            await s.flush()
+            return _preset(row)
+
+    async def delete_preset(self, actor: Principal, preset_id: str) -> None:
+        async with self._tx() as s:
+            row = await s.get(WarningPresetRow, preset_id)
+            if row is None:
+                raise NotFound(f"warning preset {preset_id!r} does not exist")
+            await s.delete(row)
+            self._audit_row(s, actor, "preset.delete", "preset", preset_id)

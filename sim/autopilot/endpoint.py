@@ -463,6 +463,11 @@ class Endpoint:
             return ok, after
         if cmd == mav.MAV_CMD_DO_ORBIT:
             lat, lon, alt_rel = self._target(m, is_int)
+            # DO_ORBIT's altitude is MSL whatever the frame field says (common.xml; MAVSDK
+            # sends COMMAND_INT with its default GLOBAL_RELATIVE_ALT frame and an AMSL z)
+            z = m.z if is_int else m.param7
+            if z is not None and not math.isnan(z):
+                alt_rel = z - v.home_amsl_m
             n, e = v.frame.to_ne(lat, lon)
             radius = m.param1 if not math.isnan(m.param1) and m.param1 != 0 else 20.0
             vel = m.param2 if not math.isnan(m.param2) and m.param2 != 0 else 5.0

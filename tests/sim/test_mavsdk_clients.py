@@ -170,3 +170,29 @@ async def test_param_plugin_reads_and_writes_px4_parameters(rig: Rig) -> None:
     assert await param.get_param_float("RTL_RETURN_ALT") == pytest.approx(30.0)
     await param.set_param_float("RTL_RETURN_ALT", 45.0)
     assert rig.swarm.drone(2).vehicle.params["RTL_RETURN_ALT"] == pytest.approx(45.0)
+
+
+async def test_rally_points_upload_through_mission_raw(rig: Rig) -> None:
+    from mavsdk.plugins.mission_raw import MissionItem as RawItem
+
+    system = await _system(rig.mavsdk, 2)
+    points = [
+        RawItem(
+            seq=i,
+            frame=0,
+            command=5100,
+            current=0,
+            autocontinue=1,
+            param1=0.0,
+            param2=0.0,
+            param3=0.0,
+            param4=0.0,
+            x=round((LAT + 0.001 * i) * 1e7),
+            y=round(LON * 1e7),
+            z=30.0,
+            mission_type=2,
+        )
+        for i in range(2)
+    ]
+    await MissionRawAsync(system).upload_rally_points(points)
+    assert rig.swarm.drone(2).status()["rally_items"] == 2

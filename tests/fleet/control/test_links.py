@@ -173,6 +173,7 @@ async def test_orbit_circles_the_centre_at_the_radius(rig) -> None:
     assert len(samples) >= 8
     radii = [_dist_m(centre.lat_deg, centre.lon_deg, t.lat_deg, t.lon_deg) for t in samples]
     assert all(34.0 < r < 46.0 for r in radii), radii
+    assert all(abs(t.alt_rel_m - 30.0) < 1.0 for t in samples)
     bearings = {
         round(
             math.degrees(math.atan2(t.lon_deg - centre.lon_deg, t.lat_deg - centre.lat_deg)) // 90

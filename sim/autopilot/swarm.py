@@ -336,8 +336,10 @@ async def run_swarm(config: SwarmConfig) -> AsyncIterator[Swarm]:
                 telemetry_hz=config.telemetry_hz,
                 phase_s=rng.random() / config.telemetry_hz,
             )
+            # the factory runs inside this await, so the closure sees this drone's endpoint
             transport, _ = await loop.create_datagram_endpoint(
-                lambda ep=endpoint: ep, local_addr=("0.0.0.0", 0)
+                lambda: endpoint,  # noqa: B023
+                local_addr=("0.0.0.0", 0),
             )
             stack.callback(transport.close)
             drones[sysid] = SimDrone(vehicle, endpoint)

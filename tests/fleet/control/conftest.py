@@ -52,6 +52,8 @@ class Rig:
 
 @asynccontextmanager
 async def _open_rig(count: int, time_scale: float = 20.0, **links_kw: Any) -> AsyncIterator[Rig]:
+    # 20x, not more: flight modes reach the links with the 1 Hz HEARTBEAT, so a return
+    # that lasts under a second of wall time could slip between two heartbeats.
     port = free_udp_port()
     config = LinksConfig(connections=(f"udpin://127.0.0.1:{port}",), **links_kw)
     async with open_drone_links(config) as links:

@@ -166,7 +166,7 @@ async def test_orbit_circles_the_centre_at_the_radius(rig) -> None:
     home = await _airborne(rig, 1, 30.0)
     centre = GeoPoint(*_offset(home.lat_deg, home.lon_deg, 60, 0))
     await rig.links.orbit(1, centre=centre, radius_m=40.0, velocity_mps=8.0, alt_m=30.0)
-    await asyncio.sleep(3.0)  # 60 s of flight at 20x: reach the circle and go round
+    await asyncio.sleep(2.5)  # 50 s of flight at 20x: reach the circle and go round
     n0 = len(rig.rec.of(Telemetry, 1))
     await asyncio.sleep(2.0)
     samples = rig.rec.of(Telemetry, 1)[n0:]
@@ -221,13 +221,31 @@ async def test_abort_holds_then_returns_home(rig) -> None:
     home = await _airborne(rig, 1)
     lat, lon = _offset(home.lat_deg, home.lon_deg, 300, 0)
     await rig.links.goto(1, lon_deg=lon, lat_deg=lat, alt_m=20.0)
+    await rig.rec.wait_for(
+        lambda: (
+            _dist_m(
+                home.lat_deg, home.lon_deg, rig.rec.latest(1).lat_deg, rig.rec.latest(1).lon_deg
+            )
+            > 100
+        )
+    )
     out = await rig.links.abort(1)
     assert out.command == "abort"
     await rig.rec.wait_for(lambda: rig.rec.latest(1).flight_mode == "RETURN_TO_LAUNCH")
 
 
 async def test_low_battery_makes_the_drone_return(rig) -> None:
-    await _airborne(rig, 2)
+    home = await _airborne(rig, 2)
+    lat, lon = _offset(home.lat_deg, home.lon_deg, 0, 200)
+    await rig.links.goto(2, lon_deg=lon, lat_deg=lat, alt_m=20.0)
+    await rig.rec.wait_for(
+        lambda: (
+            _dist_m(
+                home.lat_deg, home.lon_deg, rig.rec.latest(2).lat_deg, rig.rec.latest(2).lon_deg
+            )
+            > 100
+        )
+    )
     rig.swarm.drone(2).drain_battery(6.0)
     await rig.rec.wait_for(
         lambda: (

@@ -282,3 +282,41 @@ async def test_telemetry_snapshots_are_throttled_but_keep_up(rig) -> None:
     assert 4.0 <= rate <= 5.6  # sim streams 5 Hz, links cap at 5 Hz
     t = rig.rec.latest(1)
     assert t.gps_fix == "FIX_3D" and t.health_ok and t.battery_pct > 90
+
+
+async def test_gps_loss_in_flight_lands_and_the_link_sees_no_fix(rig) -> None:
+    await _airborne(rig, 1)
+    rig.swarm.drone(1).lose_gps()
+    await rig.rec.wait_for(
+        lambda: (
+            (t := rig.rec.latest(1)).gps_fix == "NO_FIX"
+            and not t.health_ok
+            and any("no global position" in s.text for s in rig.rec.of(StatusText, 1))
+        )
+    )
+    await rig.rec.wait_for(lambda: not rig.rec.latest(1).in_air, timeout_s=30)
+
+
+async def test_link_loss_failsafe_returns_the_drone_while_the_link_is_down(
+    open_rig: Callable[..., AbstractAsyncContextManager],
+) -> None:
+    async with open_rig(1, time_scale=5.0) as rig:  # slow enough to watch the return
+        home = await _airborne(rig, 1)
+        lat, lon = _offset(home.lat_deg, home.lon_deg, 400, 0)
+        await rig.links.goto(1, lon_deg=lon, lat_deg=lat, alt_m=20.0)
+        await rig.rec.wait_for(
+            lambda: (
+                _dist_m(
+                    home.lat_deg, home.lon_deg, rig.rec.latest(1).lat_deg, rig.rec.latest(1).lon_deg
+                )
+                > 100
+            )
+        )
+        # PX4 waits COM_DL_LOSS_T (10 s, wall clock) before its data-link failsafe
+        rig.swarm.drone(1).vehicle.params.values["COM_DL_LOSS_T"] = 1.0
+        rig.swarm.drone(1).drop_link()
+        await rig.rec.wait_for(lambda: rig.rec.of(LinkLostEvent, 1), timeout_s=5)
+        assert rig.swarm.drone(1).status()["mode"] == "RTL"
+        rig.swarm.drone(1).restore_link()
+        await rig.rec.wait_for(lambda: rig.rec.of(Reattached, 1), timeout_s=5)
+        await rig.rec.wait_for(lambda: rig.rec.latest(1).flight_mode == "RETURN_TO_LAUNCH")

@@ -9,12 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from geojson_pydantic import Feature, MultiPolygon, Point, Polygon
+from geojson_pydantic import Feature, LineString, MultiPolygon, Point, Polygon
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
-from fleet.domain import AuditEntry, Command, DutySession, Fence, Incident, Unit
+from fleet.domain import (
+    AuditEntry,
+    Command,
+    DutySession,
+    Fence,
+    Incident,
+    Mission,
+    MissionWaypoint,
+    Unit,
+    WarningPreset,
+)
 from fleet.state import LiveUnit
 from fleet.types import CommandStatus, FenceKind, IncidentState, UnitKind
 
@@ -60,6 +70,23 @@ class _AreaMixin:
                     walk(child)
 
         walk(v)
+        return v
+
+
+class LineString3D(LineString):
+    """A LineString whose positions carry an altitude: [lon, lat, alt_m]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("coordinates")
+    @classmethod
+    def _lon_lat_alt(cls, v: Any) -> Any:
+        for i, c in enumerate(v):
+            if len(c) != 3:
+                raise ValueError(f"position {i} needs [lon, lat, alt_m]")
+            _check_lon_lat(c)
+            if not 0 < c[2] <= 500:
+                raise ValueError(f"position {i}: alt_m {c[2]} outside (0, 500]")
         return v
 
 
@@ -376,3 +403,183 @@ class TokenCreated(BaseModel):
     name: str
     role: str
     token: str
+
+
+# --- drones, missions, warnings ------------------------------------------------------------
+
+
+class DronePublic(UnitPublic):
+    drone: dict[str, Any]
+
+
+class MissionCreate(Strict):
+    """Waypoints as a GeoJSON LineString with [lon, lat, alt_m] positions (alt above launch)."""
+
+    waypoints: LineString3D
+    speed_m_s: float | None = Field(default=None, gt=0, le=30)
+    return_home: bool = True
+    loiter_s: float | list[float] = Field(
+        default=0.0, description="hold time at every waypoint, or one value per waypoint"
+    )
+
+    @field_validator("loiter_s")
+    @classmethod
+    def _non_negative(cls, v: float | list[float]) -> float | list[float]:
+        values = v if isinstance(v, list) else [v]
+        if any(x < 0 for x in values):
+            raise ValueError("loiter_s must be >= 0")
+        return v
+
+    def to_domain(self) -> list[MissionWaypoint]:
+        coords = self.waypoints.coordinates
+        loiters = (
+            self.loiter_s if isinstance(self.loiter_s, list) else [self.loiter_s] * len(coords)
+        )
+        if len(loiters) != len(coords):
+            raise ValueError("loiter_s needs one value per waypoint")
+        return [
+            MissionWaypoint(
+                lon=c[0], lat=c[1], alt_m=c[2], speed_mps=self.speed_m_s, loiter_s=loiter
+            )
+            for c, loiter in zip(coords, loiters, strict=True)
+        ]
+
+
+class MissionPublic(BaseModel):
+    id: str
+    drone_id: str
+    status: str
+    current_item: int
+    total_items: int
+    reached: list[int]
+    waypoints: dict[str, Any]
+    speed_m_s: float | None
+    return_home: bool
+    source: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, m: Mission) -> MissionPublic:
+        return cls(
+            id=m.id,
+            drone_id=m.unit_id,
+            status=m.status,
+            current_item=m.current_item,
+            total_items=m.total_items,
+            reached=list(m.reached),
+            waypoints={
+                "type": "LineString",
+                "coordinates": [[w.lon, w.lat, w.alt_m] for w in m.waypoints],
+            },
+            speed_m_s=m.speed_mps,
+            return_home=m.return_home,
+            source=m.source,
+            error=m.error,
+            created_at=m.created_at,
+            started_at=m.started_at,
+            ended_at=m.ended_at,
+        )
+
+
+class MissionImport(Strict):
+    drone_id: str
+    plan: dict[str, Any] = Field(description="a QGroundControl .plan document")
+
+
+class GotoRequest(Strict):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    alt_m: float = Field(gt=0, le=500, description="above the launch point")
+    speed_m_s: float | None = Field(default=None, gt=0, le=30)
+
+
+class OrbitRequest(Strict):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    radius_m: float = Field(ge=5, le=2000)
+    velocity_m_s: float = Field(default=5.0, gt=0, le=20)
+    alt_m: float = Field(default=60.0, gt=0, le=500)
+
+
+class WarningCreate(Strict):
+    """A loudspeaker warning: a text (spoken by the payload's TTS) or a preset, optionally
+    with the spotlight."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=500)
+    preset_id: str | None = None
+    clip: str | None = Field(default=None, max_length=200, description="a stored audio clip")
+    language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
+    voice: str | None = Field(default=None, max_length=50)
+    volume: int | None = Field(default=None, ge=0, le=100)
+    repeat: int | None = Field(default=None, ge=1, le=20)
+    spotlight: bool | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=120)
+
+
+class WarningPublic(BaseModel):
+    id: str
+    drone_id: str
+    kind: str
+    status: str  # pending | sent | acked | failed
+    state: str | None  # the payload's last report: accepted | playing | done | failed
+    reason: str | None
+    text: str | None
+    language: str | None
+    position: dict[str, Any] | None
+    actor: str
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, c: Command) -> WarningPublic:
+        timed_out = c.status is CommandStatus.TIMED_OUT
+        return cls(
+            id=c.id,
+            drone_id=c.unit_id,
+            kind=c.kind,
+            # A warning nobody confirmed did not happen: report it as failed, with why.
+            status="failed" if timed_out else c.status.value,
+            state=(c.result or {}).get("state"),
+            reason=(
+                f"no answer from the payload companion within {c.timeout_s:g} s"
+                if timed_out
+                else c.error
+            ),
+            text=c.payload.get("text"),
+            language=c.payload.get("language"),
+            position=c.payload.get("position"),
+            actor=c.actor,
+            created_at=c.created_at,
+            completed_at=c.completed_at,
+        )
+
+
+class PresetPut(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    texts: dict[str, str] = Field(min_length=1, description="language -> text")
+    volume: int = Field(default=80, ge=0, le=100)
+    repeat: int = Field(default=2, ge=1, le=20)
+    spotlight: bool = False
+
+
+class PresetPublic(BaseModel):
+    id: str
+    name: str
+    texts: dict[str, str]
+    volume: int
+    repeat: int
+    spotlight: bool
+
+    @classmethod
+    def from_domain(cls, p: WarningPreset) -> PresetPublic:
+        return cls(
+            id=p.id,
+            name=p.name,
+            texts=p.texts,
+            volume=p.volume,
+            repeat=p.repeat,
+            spotlight=p.spotlight,
+        )

@@ -50,7 +50,12 @@ from fleet.state import LiveState
 from fleet.store.repo import Store
 from fleet.types import CommandStatus, FenceKind, UnitKind, UnitStatus
 from planners.geo import NoFlyZone
-from planners.safety import energy_check, path_length_lonlat_m, path_violations
+from planners.safety import (
+    energy_check,
+    orbit_violations,
+    path_length_lonlat_m,
+    path_violations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,7 @@ class DroneLive:
     last_status_text: str | None = None
     # Where it returns to: the last position seen on the ground (its launch point).
     home: tuple[float, float] | None = None
+    in_air: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         t = self.telemetry
@@ -106,6 +112,11 @@ class DroneLive:
             "last_status_text": self.last_status_text,
             "home": list(self.home) if self.home else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Landed:
+    sysid: int
 
 
 def _status_of(t: Telemetry) -> UnitStatus:
@@ -149,7 +160,7 @@ class DroneService:
         self.payload = payload_outbox
         self.drones: dict[str, DroneLive] = {}
         self._by_sysid: dict[int, DroneLive] = {}
-        self._work: asyncio.Queue[DroneEvent] = asyncio.Queue()
+        self._work: asyncio.Queue[DroneEvent | _Landed] = asyncio.Queue()
 
     # --- start-up and identity --------------------------------------------------------
 
@@ -190,6 +201,9 @@ class DroneService:
             drone.telemetry = event
             if not event.in_air:
                 drone.home = (event.lon_deg, event.lat_deg)
+                if drone.in_air and drone.mission_id is not None:
+                    self._work.put_nowait(_Landed(event.sysid))
+            drone.in_air = event.in_air
             self.state.apply_position(
                 drone.unit_id,
                 event.lon_deg,
@@ -212,7 +226,12 @@ class DroneService:
             except Exception:
                 log.exception("drone.event.failed", extra={"event": type(event).__name__})
 
-    async def _handle(self, event: DroneEvent) -> None:
+    async def _handle(self, event: DroneEvent | _Landed) -> None:
+        if isinstance(event, _Landed):
+            drone = self._by_sysid.get(event.sysid)
+            if drone is not None:
+                await self._landed(drone)
+            return
         if isinstance(event, Discovered):
             await self._discovered(event.sysid)
             return
@@ -278,6 +297,31 @@ class DroneService:
         self.events.publish("mission.progress", _mission_event(mission))
         if mission.status == "completed":
             drone.mission_id = None
+
+    async def _landed(self, drone: DroneLive) -> None:
+        """A drone with a mission touched down: the mission is over, one way or the other."""
+        if drone.mission_id is None:
+            return
+        mission = await self.store.get_mission(drone.mission_id)
+        if mission.status != "running":
+            return
+        flown = {i for i in mission.reached} | {mission.current_item}
+        # Every positional item reached (or the last item current): the sortie is complete.
+        done = mission.current_item >= mission.total_items - 1 or len(flown) >= len(
+            mission.waypoints
+        )
+        if done:
+            mission = await self.store.update_mission(mission.id, status="completed", actor=SYSTEM)
+        else:
+            mission = await self.store.update_mission(
+                mission.id,
+                status="failed",
+                actor=SYSTEM,
+                error=f"landed at item {mission.current_item} of {mission.total_items} "
+                f"({drone.last_status_text or 'no reason given by the autopilot'})",
+            )
+        drone.mission_id = None
+        self.events.publish(f"mission.{mission.status}", _mission_event(mission))
 
     # --- commands: recorded before, outcome after -------------------------------------
 
@@ -352,13 +396,15 @@ class DroneService:
         """Raise NoFlyViolation naming every active no-fly fence the path crosses."""
         zones = await self._no_fly_zones()
         hits = path_violations(path, [z for _, z in zones], margin_m=self.settings.nofly_margin_m)
-        if hits:
-            names = {f.id: f.name for f, _ in zones}
-            fence_ids = sorted({h.split("#")[0] for h in hits})
-            raise NoFlyViolation(
-                "path crosses no-fly zone " + ", ".join(f"{names[f]!r} ({f})" for f in fence_ids),
-                fences=[{"id": f, "name": names[f]} for f in fence_ids],
-            )
+        _refuse(zones, hits, "path")
+
+    async def check_orbit(self, lon: float, lat: float, radius_m: float) -> None:
+        """Raise NoFlyViolation when the orbit circle touches an active no-fly fence."""
+        zones = await self._no_fly_zones()
+        hits = orbit_violations(
+            (lon, lat), radius_m, [z for _, z in zones], margin_m=self.settings.nofly_margin_m
+        )
+        _refuse(zones, hits, "orbit")
 
     def check_energy(
         self,
@@ -435,6 +481,109 @@ class DroneService:
                 f"geofence upload to {unit_id} failed ({exc.detail}); launch refused",
                 drone_id=unit_id,
             ) from exc
+
+    # --- direct flight: go to, orbit ---------------------------------------------------
+
+    async def _airborne(
+        self, actor: Principal, unit_id: str, alt_m: float, correlation_id: str | None
+    ) -> None:
+        """Take off first when the drone is on the ground (an autopilot refuses a reposition
+        while landed); the take-off is its own recorded command."""
+        if self.drone(unit_id).in_air:
+            return
+        await self.command(
+            actor,
+            unit_id,
+            "takeoff",
+            {"alt_m": alt_m},
+            lambda sysid: self.links.arm_and_takeoff(sysid, alt_m),
+            correlation_id=correlation_id,
+        )
+
+    async def fly_to(
+        self,
+        actor: Principal,
+        unit_id: str,
+        *,
+        lon: float,
+        lat: float,
+        alt_m: float,
+        speed_mps: float | None = None,
+        hover_s: float = 0.0,
+        correlation_id: str | None = None,
+    ) -> Command:
+        """Go to a point, fence-safe and battery-checked (there and back home, plus
+        `hover_s` on station), taking off first if needed; any mission is ended.
+
+        Raises
+        ------
+        NoFlyViolation, BatteryInsufficient, FenceUploadFailed, DroneUnavailable, LinkLost,
+        CommandRejected
+        """
+        here = self.position(unit_id)
+        await self.check_path([here, (lon, lat)])
+        speed = speed_mps or self.settings.drone_cruise_speed_mps
+        self.check_energy(
+            unit_id, [here, (lon, lat), self.home(unit_id)], speed_mps=speed, hover_s=hover_s
+        )
+        await self.upload_fences(actor, unit_id)
+        await self.end_mission(actor, unit_id, "aborted")
+        await self._airborne(actor, unit_id, alt_m, correlation_id)
+        return await self.command(
+            actor,
+            unit_id,
+            "goto",
+            {"lon": lon, "lat": lat, "alt_m": alt_m, "speed_mps": speed_mps},
+            lambda sysid: self.links.goto(
+                sysid, lon_deg=lon, lat_deg=lat, alt_m=alt_m, speed_mps=speed_mps
+            ),
+            correlation_id=correlation_id,
+        )
+
+    async def orbit(
+        self,
+        actor: Principal,
+        unit_id: str,
+        *,
+        lon: float,
+        lat: float,
+        radius_m: float,
+        velocity_mps: float,
+        alt_m: float,
+        correlation_id: str | None = None,
+    ) -> Command:
+        """Circle a point; the way there and the circle itself must be clear of no-fly zones.
+
+        Raises
+        ------
+        NoFlyViolation, FenceUploadFailed, DroneUnavailable, LinkLost, CommandRejected
+        """
+        here = self.position(unit_id)
+        await self.check_path([here, (lon, lat)])
+        await self.check_orbit(lon, lat, radius_m)
+        await self.upload_fences(actor, unit_id)
+        await self.end_mission(actor, unit_id, "aborted")
+        await self._airborne(actor, unit_id, alt_m, correlation_id)
+        return await self.command(
+            actor,
+            unit_id,
+            "orbit",
+            {
+                "lon": lon,
+                "lat": lat,
+                "radius_m": radius_m,
+                "velocity_mps": velocity_mps,
+                "alt_m": alt_m,
+            },
+            lambda sysid: self.links.orbit(
+                sysid,
+                centre=GeoPoint(lat_deg=lat, lon_deg=lon),
+                radius_m=radius_m,
+                velocity_mps=velocity_mps,
+                alt_m=alt_m,
+            ),
+            correlation_id=correlation_id,
+        )
 
     # --- missions ---------------------------------------------------------------------
 
@@ -598,6 +747,17 @@ class DroneService:
 
     def snapshot(self, unit_id: str) -> dict[str, Any]:
         return self.drone(unit_id).to_dict()
+
+
+def _refuse(zones: Sequence[tuple[Fence, NoFlyZone]], hits: Sequence[str], what: str) -> None:
+    if not hits:
+        return
+    names = {f.id: f.name for f, _ in zones}
+    fence_ids = sorted({h.split("#")[0] for h in hits})
+    raise NoFlyViolation(
+        f"{what} crosses no-fly zone " + ", ".join(f"{names[f]!r} ({f})" for f in fence_ids),
+        fences=[{"id": f, "name": names[f]} for f in fence_ids],
+    )
 
 
 def _outer_rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:

@@ -21,7 +21,13 @@ from shapely.geometry import LineString, Point
 from planners.errors import MalformedProblem
 from planners.geo import LonLat, NoFlyZone, Projection
 
-__all__ = ["EnergyCheck", "energy_check", "path_length_lonlat_m", "path_violations"]
+__all__ = [
+    "EnergyCheck",
+    "energy_check",
+    "orbit_violations",
+    "path_length_lonlat_m",
+    "path_violations",
+]
 
 
 def path_violations(
@@ -61,6 +67,21 @@ def path_violations(
         if shapely.intersects(geom, area):
             hits.append(zone.id)
     return hits
+
+
+def orbit_violations(
+    center: LonLat, radius_m: float, zones: Sequence[NoFlyZone], *, margin_m: float = 0.0
+) -> list[str]:
+    """Ids of the zones an orbit of `radius_m` around `center` would touch."""
+    if not zones:
+        return []
+    proj = Projection.centred_on([center])
+    n = 72
+    # Circumscribe the flown circle so the check is conservative.
+    r = radius_m / math.cos(math.pi / n)
+    angles = np.linspace(0, 2 * math.pi, n + 1)
+    ring = np.column_stack([r * np.cos(angles), r * np.sin(angles)])
+    return path_violations([tuple(p) for p in proj.to_lonlat(ring)], zones, margin_m=margin_m)
 
 
 def path_length_lonlat_m(path: Sequence[LonLat]) -> float:

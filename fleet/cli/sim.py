@@ -56,3 +56,28 @@ def drones(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run())
+
+
+@app.command("payload")
+def payload(
+    mqtt: str = typer.Option("mqtt://127.0.0.1:1884", help="broker the service uses"),
+    root: str = typer.Option("patrolfleet", help="topic root"),
+    drones: str | None = typer.Option(None, help="comma-separated drone ids (default: all)"),
+    out_dir: str | None = typer.Option(None, help="write spoken warnings as WAV (espeak-ng)"),
+) -> None:
+    """Run a simulated payload companion: it answers loudspeaker/spotlight commands."""
+    import asyncio
+    import contextlib
+    from pathlib import Path
+
+    from sim.payload import PayloadCompanion
+
+    companion = PayloadCompanion(
+        mqtt_url=mqtt,
+        root=root,
+        drones=frozenset(drones.split(",")) if drones else None,
+        out_dir=Path(out_dir) if out_dir else None,
+        seconds_per_word=0.4,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(companion.run())

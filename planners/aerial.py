@@ -491,6 +491,10 @@ def plan_aerial(
             )
             spot_of_visit[vid] = h
 
+    # Visits no sortie could serve even alone (too far for the battery, or the window does
+    # not fit any slot) are dropped up front: they cannot change the plan, and a search
+    # bounded by iterations stalls when no move is ever feasible.
+    visits, impossible = _servable(visits, vehicles, durations)
     coverage_visits: dict[str, list[float]] = {h.id: [] for h in problem.hot_spots}
     sorties: list[Sortie] = []
     dropped: list[str] = []
@@ -502,7 +506,7 @@ def plan_aerial(
             horizon=horizon,
         )
         result = solve(rp, stop=stop, seed=seed, params=params)
-        dropped = list(result.plan.dropped)
+        dropped = sorted([*result.plan.dropped, *impossible])
         pm_idx = loc_index  # routing location -> PathMatrix point
         for route in sorted(result.plan.routes, key=lambda r: r.vehicle_id):
             drone, index, usable = sortie_meta[route.vehicle_id]
@@ -517,8 +521,8 @@ def plan_aerial(
             sorties.append(sortie)
             for hid, t in sortie.visits:
                 coverage_visits[hid].append(t)
-    elif visits:
-        dropped = [v.id for v in visits]
+    else:
+        dropped = sorted([*(v.id for v in visits), *impossible])
 
     cov: list[HotSpotCoverage] = []
     for h in problem.hot_spots:
@@ -538,6 +542,32 @@ def plan_aerial(
         time.perf_counter() - t0,
         proj,
         usable_by_drone,
+    )
+
+
+def _servable(
+    visits: list[Visit], vehicles: list[Vehicle], durations: np.ndarray
+) -> tuple[list[Visit], list[str]]:
+    """Split visits into those some sortie could serve on its own and the rest (ids)."""
+    if not visits or not vehicles:
+        return visits, [v.id for v in visits]
+    prof = np.asarray([v.profile for v in vehicles])
+    dock = np.asarray([v.start for v in vehicles])
+    lo = np.asarray([v.shift.earliest if v.shift else 0 for v in vehicles])[:, None]
+    hi = np.asarray([v.shift.latest if v.shift else 2**40 for v in vehicles])[:, None]
+    dur = np.asarray([v.max_duration or 2**40 for v in vehicles])[:, None]
+    loc = np.asarray([s.location for s in visits])
+    service = np.asarray([s.service for s in visits])[None, :]
+    w_lo = np.asarray([s.window.earliest if s.window else 0 for s in visits])[None, :]
+    w_hi = np.asarray([s.window.latest if s.window else 2**40 for s in visits])[None, :]
+    t_out = durations[prof[:, None], dock[:, None], loc[None, :]]
+    t_back = durations[prof[:, None], loc[None, :], dock[:, None]]
+    start = np.maximum(lo + t_out, w_lo)  # earliest service start
+    ok = (start <= w_hi) & (start + service + t_back <= hi) & (t_out + service + t_back <= dur)
+    keep = ok.any(axis=0)
+    return (
+        [s for s, k in zip(visits, keep, strict=True) if k],
+        [s.id for s, k in zip(visits, keep, strict=True) if not k],
     )
 
 

@@ -128,26 +128,34 @@ def sweep(
     if not (0 <= overlap <= 0.9):
         raise MalformedProblem("overlap must be in [0, 0.9]", where="overlap")
     air = airspace or Airspace()
-    free = area
     off = _node_offset_m(air.margin_m)
-    for z in air.zones:
-        free = free.difference(Polygon(z.exterior).buffer(off))
-    if air.keep_in is not None:
-        free = free.intersection(Polygon(air.keep_in.exterior).buffer(-off))
+
+    def flyable(region: shapely.Geometry) -> shapely.Geometry:
+        for z in air.zones:
+            region = region.difference(Polygon(z.exterior).buffer(off))
+        if air.keep_in is not None:
+            region = region.intersection(Polygon(air.keep_in.exterior).buffer(-off))
+        return region
+
+    free = flyable(area)
     if free.is_empty or free.area <= 0:
         raise Infeasible("the area is entirely inside no-fly zones", where="area")
     angle = _long_side_angle(area) if angle_deg is None else float(angle_deg)
     centre = area.centroid
-    rot = affinity.rotate(free, -angle, origin=centre)
+    # Lines run half a swath past the boundary so the footprint reaches the corners of
+    # edges that are not perpendicular to the lines (still clear of zones and keep-in).
+    overshoot = flyable(area.buffer(swath_m / 2.0, join_style="mitre"))
+    rot = affinity.rotate(overshoot, -angle, origin=centre)
+    _, miny, _, maxy = affinity.rotate(free, -angle, origin=centre).bounds
     spacing = swath_m * (1.0 - overlap)
-    minx, miny, maxx, maxy = rot.bounds
+    lminx, _, lmaxx, _ = rot.bounds
     n_lines = max(1, math.ceil((maxy - miny) / spacing))
     # Centre the lines on the area so the margins are even.
     y0 = miny + ((maxy - miny) - (n_lines - 1) * spacing) / 2.0
     pieces: list[list[tuple[XY, XY]]] = []
     for k in range(n_lines):
         y = y0 + k * spacing
-        cut = rot.intersection(LineString([(minx - 1, y), (maxx + 1, y)]))
+        cut = rot.intersection(LineString([(lminx - 1, y), (lmaxx + 1, y)]))
         segs = [g for g in getattr(cut, "geoms", [cut]) if isinstance(g, LineString)]
         row = []
         for g in segs:

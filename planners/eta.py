@@ -202,29 +202,14 @@ def drone_eta(
         return climb_s[sel] + np.where(np.isnan(cruise), np.inf, cruise)
 
     exact = np.ones(len(pos), dtype=bool)
-    if airspace is None or (not airspace.blocked and airspace.keep_in is None):
-        flight_s = timing(straight_m, slice(None))
+    simple = airspace is None or (not airspace.blocked and airspace.keep_in is None)
+    target_free = simple or bool(airspace.free_mask(tgt)[0])  # type: ignore[union-attr]
+    if simple:
         dock_m = np.hypot(docks[:, 0] - tgt[0], docks[:, 1] - tgt[1])
-    elif not airspace.free_mask(tgt)[0]:
-        flight_s = np.full(len(pos), np.inf)
-        dock_m = np.full(len(docks), np.inf)
+    elif target_free:
+        dock_m = airspace.distances_from((tgt[0], tgt[1]), docks)  # type: ignore[union-attr]
     else:
-        dock_m = airspace.distances_from((tgt[0], tgt[1]), docks)
-        # The straight line is a lower bound; refine only blocked drones that could still
-        # make the top k (all of them when k is None).
-        flight_s = timing(straight_m, slice(None))
-        blocked = ~airspace.visible(pos, np.broadcast_to(tgt, pos.shape))
-        cand = np.flatnonzero(blocked)
-        if k is not None and len(cand):
-            ok = ~blocked & (fleet.launch_delay_s + flight_s <= fleet.battery_s)
-            final = np.sort((fleet.launch_delay_s + flight_s)[ok])
-            thr = final[k - 1] if len(final) >= k else np.inf
-            lb = (fleet.launch_delay_s + flight_s)[cand]
-            exact[cand[lb > thr]] = False
-            cand = cand[lb <= thr]
-        if len(cand):
-            flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
-    eta_s = fleet.launch_delay_s + flight_s
+        dock_m = np.full(len(docks), np.inf)
     # Return leg: for each drone, the best dock given its airspeed and the wind.
     ddx = (docks[:, 0] - tgt[0])[None, :]
     ddy = (docks[:, 1] - tgt[1])[None, :]
@@ -238,6 +223,29 @@ def drone_eta(
         back = np.where(dock_m[None, :] == 0, 0.0, dock_m[None, :] / gs_back)
     back = np.where(np.isnan(back), np.inf, back)
     return_s = back.min(axis=1) if len(pos) else np.zeros(0)
+    spare_s = fleet.battery_s - return_s - fleet.reserve_s  # flight budget to the point
+
+    if simple:
+        flight_s = timing(straight_m, slice(None))
+    elif not target_free:
+        flight_s = np.full(len(pos), np.inf)
+    else:
+        assert airspace is not None
+        # The straight line is a lower bound; refine only blocked drones that could still
+        # make the top k (all of them when k is None).
+        flight_s = timing(straight_m, slice(None))
+        blocked = ~airspace.visible(pos, np.broadcast_to(tgt, pos.shape))
+        cand = np.flatnonzero(blocked)
+        if k is not None and len(cand):
+            ok = ~blocked & np.isfinite(flight_s) & (flight_s <= spare_s)
+            final = np.sort((fleet.launch_delay_s + flight_s)[ok])
+            thr = final[k - 1] if len(final) >= k else np.inf
+            lb = (fleet.launch_delay_s + flight_s)[cand]
+            exact[cand[lb > thr]] = False
+            cand = cand[lb <= thr]
+        if len(cand):
+            flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
+    eta_s = fleet.launch_delay_s + flight_s
     feasible = np.isfinite(eta_s) & (flight_s + return_s + fleet.reserve_s <= fleet.battery_s)
     feasible &= exact
     key = np.where(feasible, eta_s, np.inf)

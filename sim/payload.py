@@ -109,6 +109,15 @@ class PayloadCompanion:
         await self._answer(client, topics, drone_id, command_id, "done", audio_file=audio)
 
     async def run(self, started: asyncio.Event | None = None) -> None:
+        """Serve until cancelled, reconnecting when the broker goes away."""
+        while True:
+            try:
+                await self._serve(started)
+            except* aiomqtt.MqttError as group:
+                log.warning("payload.sim.disconnected", extra={"error": str(group.exceptions[0])})
+            await asyncio.sleep(1.0)
+
+    async def _serve(self, started: asyncio.Event | None) -> None:
         parts = urlsplit(self.mqtt_url)
         topics = Topics(self.root)
         async with aiomqtt.Client(

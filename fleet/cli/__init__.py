@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import importlib
 import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
 
@@ -47,9 +54,16 @@ def up(
     ),
     data_dir: Path | None = DataDirOpt,
     map_file: Path | None = typer.Option(None, "--map", help="OSM extract of the city."),
+    sim_drones: int = typer.Option(
+        0,
+        "--sim-drones",
+        min=0,
+        max=250,
+        help="Also start N simulated drones (and their payload companion) over MAVLink.",
+    ),
     log_level: str = typer.Option("INFO", help="Logging level."),
 ) -> None:
-    """Run the service (API, console, MQTT ingest) until Ctrl-C."""
+    """Run the service (API, console, MQTT ingest, drone links) until Ctrl-C."""
     import uvicorn
 
     from api.app import create_app
@@ -84,7 +98,60 @@ def up(
         timeout_graceful_shutdown=3,  # SIGINT/SIGTERM: the service is down within 5 s
         ws_ping_interval=20,
     )
-    uvicorn.Server(config).run()
+    with _simulators(settings, sim_drones):
+        uvicorn.Server(config).run()
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A pre-exec hook (Linux) that gives the child SIGTERM when the service dies, however
+    it dies: uvicorn re-raises SIGTERM after its shutdown, so a `finally` in the parent is not
+    enough. libc is looked up here, before the fork: the service has threads by then, and
+    dlopen in a forked child of a threaded process is not safe."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+    return hook
+
+
+@contextlib.contextmanager
+def _simulators(settings: Settings, drones: int) -> Iterator[None]:
+    """Simulated drones and their payload companion as child processes: they reach the
+    service only over UDP MAVLink and MQTT, exactly like real hardware."""
+    if drones <= 0:
+        yield
+        return
+    if not settings.drone_connections:
+        raise typer.BadParameter("--sim-drones needs drone links (PATROLFLEET_DRONE_CONNECTIONS)")
+    port = urlsplit(settings.drone_connections[0]).port or 14540
+    mqtt_url = settings.mqtt_url or f"mqtt://127.0.0.1:{_embedded_port()}"
+    base = [sys.executable, "-m", "fleet", "sim"]
+    hook = _parent_death_signal()
+    children = [
+        subprocess.Popen(
+            [*base, "drones", "--count", str(drones), "--connect", f"udp://127.0.0.1:{port}"],
+            preexec_fn=hook,
+        ),
+        subprocess.Popen(
+            [*base, "payload", "--mqtt", mqtt_url, "--root", settings.mqtt_root],
+            preexec_fn=hook,
+        ),
+    ]
+    typer.echo(f"  simulated {drones} drone(s) on udp://127.0.0.1:{port} and a payload companion")
+    try:
+        yield
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(3)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _embedded_port() -> int:

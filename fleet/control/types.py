@@ -192,7 +192,11 @@ class Reattached:
 
 @dataclass(frozen=True, slots=True)
 class MissionProgress:
-    """Mission progress: ``reached`` is set when the event is a MISSION_ITEM_REACHED."""
+    """Mission progress: ``reached`` is set when the event is a MISSION_ITEM_REACHED.
+
+    ``total`` comes from the upload, or from the autopilot's MISSION_CURRENT after a
+    restart of the links; it is 0 while still unknown (under a second after attaching).
+    """
 
     sysid: int
     current: int

@@ -320,3 +320,47 @@ async def test_link_loss_failsafe_returns_the_drone_while_the_link_is_down(
         rig.swarm.drone(1).restore_link()
         await rig.rec.wait_for(lambda: rig.rec.of(Reattached, 1), timeout_s=5)
         await rig.rec.wait_for(lambda: rig.rec.latest(1).flight_mode == "RETURN_TO_LAUNCH")
+
+
+async def test_restarted_links_reattach_flying_drones_and_follow_their_missions() -> None:
+    """The service dies mid-mission: new links on the same port pick every drone up again."""
+    from fleet.control import LinksConfig, open_drone_links
+    from sim.autopilot import SwarmConfig, run_swarm
+    from tests import helpers
+    from tests.fleet.control.conftest import Recorder
+
+    port = helpers.free_udp_port()
+    config = LinksConfig(connections=(f"udpin://127.0.0.1:{port}",))
+    ids = [1, 2, 3]
+    cfg = SwarmConfig(count=3, connect=f"udp://127.0.0.1:{port}", time_scale=10.0)
+    async with run_swarm(cfg) as swarm:
+        async with open_drone_links(config) as links:
+            await asyncio.wait_for(links.wait_discovered(set(ids)), timeout=10)
+            for i in ids:
+                home = links.telemetry_nowait(i)
+                wps = [
+                    Waypoint(*_offset(home.lat_deg, home.lon_deg, n, e), 20.0, speed_mps=10.0)
+                    for n, e in [(200, 0), (200, 100)]
+                ]
+                await links.upload_mission(i, wps, return_home=True)
+                await links.start_mission(i)
+            await asyncio.sleep(1.0)
+        # links gone: the drones fly on (no data-link failsafe within COM_DL_LOSS_T)
+        await asyncio.sleep(1.0)
+        assert all(swarm.drone(i).status()["mode"] == "MISSION" for i in ids)
+        async with open_drone_links(config) as links:
+            rec = Recorder()
+            links.add_listener(rec)
+            await asyncio.wait_for(links.wait_discovered(set(ids)), timeout=10)
+            assert links.drones() == ids
+            await rec.wait_for(
+                lambda: all(
+                    any(p.finished for p in rec.of(MissionProgress, i)) and not rec.latest(i).armed
+                    for i in ids
+                ),
+                timeout_s=40,
+            )
+            for i in ids:
+                # the new links never uploaded: the total comes from MISSION_CURRENT (0 until
+                # the first one arrives, at most a second after re-attaching)
+                assert {p.total for p in rec.of(MissionProgress, i)} - {0} == {4}

@@ -72,7 +72,7 @@ def test_cp_sat_finds_the_brute_force_optimum_on_small_instances(n_sites, n_dem,
 def test_the_same_seed_gives_the_same_posts_and_shares_add_up():
     rng = np.random.default_rng(3)
     sites = tuple(
-        Site(f"s{j}", (24.9 + rng.uniform(0, 0.1), 60.15 + rng.uniform(0, 0.05))) for j in range(30)
+        Site(f"s{j}", (24.9 + rng.uniform(0, 0.1), 60.15 + rng.uniform(0, 0.05))) for j in range(15)
     )
     dem = tuple(
         Demand(
@@ -80,17 +80,18 @@ def test_the_same_seed_gives_the_same_posts_and_shares_add_up():
             (24.9 + rng.uniform(0, 0.1), 60.15 + rng.uniform(0, 0.05)),
             float(rng.integers(1, 10)),
         )
-        for i in range(300)
+        for i in range(120)
     )
-    problem = PlacementProblem(sites, dem, 5, speed_mps=8.0, detour_factor=1.3)
-    a = solve_placement(problem, stop=MaxRuntime(1.0), seed=1)
-    b = solve_placement(problem, stop=MaxRuntime(1.0), seed=1)
+    problem = PlacementProblem(sites, dem, 3, speed_mps=8.0, detour_factor=1.3)
+    a = solve_placement(problem, stop=MaxRuntime(10.0), seed=1)
+    b = solve_placement(problem, stop=MaxRuntime(10.0), seed=1)
+    assert a.optimal and b.optimal  # proven optimal: independent of machine load
     assert a.chosen == b.chosen
-    assert len(a.chosen) == 5
+    assert len(a.chosen) == 3
     assert list(a.covered_share) == sorted(a.covered_share)  # wider tiers cover more
     assert all(bk <= cv for bk, cv in zip(a.backup_share, a.covered_share, strict=True))
     gj = placement_to_geojson(problem, a)
-    assert sum(f["properties"]["chosen"] for f in gj["features"]) == 5
+    assert sum(f["properties"]["chosen"] for f in gj["features"]) == 3
 
 
 def test_fixed_sites_stay_open_and_count_towards_the_posts():

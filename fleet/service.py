@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from fleet.control import LinksConfig, open_drone_links
+from fleet.dispatch.service import Dispatcher
 from fleet.domain import SYSTEM, Principal
 from fleet.drones import DroneService
 from fleet.errors import ConfigError, NotFound, PatrolfleetError
@@ -66,6 +67,7 @@ class Coordinator:
     outbox: Outbox
     payload_outbox: Outbox
     drones: DroneService | None = None
+    dispatcher: Dispatcher | None = None
     started_at: float = field(default_factory=time.monotonic)
     inbound_handlers: dict[TopicKind, InboundHandler] = field(default_factory=dict)
 
@@ -138,8 +140,24 @@ class Coordinator:
 
     async def _handle_alert(self, item: Inbound) -> None:
         alert: schemas.Alert = item.message
+        actor = Principal(name=f"alert:{alert.source}", role=SYSTEM.role)
+        assert self.dispatcher is not None
+        duplicate = await self.dispatcher.find_duplicate(alert.category, alert.lon, alert.lat)
+        if duplicate is not None:
+            merged = await self.store.merge_alert(
+                actor, duplicate.id, alert.model_dump(mode="json")
+            )
+            self.events.publish(
+                "incident.merged",
+                {
+                    "id": merged.id,
+                    "source": alert.source,
+                    "alerts": len(merged.properties["alerts"]),
+                },
+            )
+            return
         incident = await self.store.create_incident(
-            Principal(name=f"alert:{alert.source}", role=SYSTEM.role),
+            actor,
             category=alert.category,
             lon=alert.lon,
             lat=alert.lat,
@@ -160,6 +178,8 @@ class Coordinator:
                 "source": incident.source,
             },
         )
+        if self.settings.auto_dispatch:
+            self.dispatcher.submit(incident.id)
 
     async def _work(self) -> None:
         """Serve queued inbound messages one by one, so their records are written in order."""
@@ -324,6 +344,14 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             )
             links.add_listener(coordinator.drones.on_event)
             await coordinator.drones.load()
+        coordinator.dispatcher = Dispatcher(
+            settings=settings,
+            store=store,
+            state=state,
+            events=events,
+            outbox=outbox,
+            drones=coordinator.drones,
+        )
         events.add_listener(coordinator._mirror_event)
         await outbox.load_unfinished()
         await payload_outbox.load_unfinished()
@@ -340,6 +368,7 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             tasks.append(tg.create_task(payload_outbox.run(), name="fleet.payload_outbox"))
             if coordinator.drones is not None:
                 tasks.append(tg.create_task(coordinator.drones.run(), name="fleet.drones"))
+            tasks.append(tg.create_task(coordinator.dispatcher.run(), name="fleet.dispatch"))
             # Strict on the first connect only briefly: the service starts (and /readyz says
             # why it is not ready) even when the broker is down; the bus keeps retrying.
             with contextlib.suppress(TimeoutError):

@@ -81,6 +81,24 @@ class Settings(BaseSettings):
     warning_timeout_s: float = Field(
         default=10.0, gt=0, description="Time the payload companion has to accept a warning."
     )
+    auto_dispatch: bool = Field(
+        default=True, description="Dispatch every new incident by the 1-3-5 policy at once."
+    )
+    dedup_radius_m: float = Field(
+        default=150.0,
+        ge=0,
+        description="Alerts of one category this close merge into one incident.",
+    )
+    dedup_window_s: float = Field(default=600.0, ge=0, description="... within this time.")
+    dispatch_ack_timeout_s: float = Field(
+        default=20.0, gt=0, description="A called responder must accept within this time."
+    )
+    dispatch_max_replacements: int = Field(default=3, ge=0)
+    arrival_timeout_s: float = Field(default=1800.0, gt=0)
+    drone_on_station_s: float = Field(
+        default=300.0, ge=0, description="Time a first-response drone must be able to hover."
+    )
+    drone_orbit_radius_m: float = Field(default=40.0, ge=5, le=2000)
     env: str = Field(
         default="dev", description="dev or production; production refuses unsafe defaults."
     )

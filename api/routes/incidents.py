@@ -37,6 +37,8 @@ async def create_incident(
     )
     out = IncidentPublic.from_domain(incident)
     c.events.publish("incident.created", _event(out))
+    if c.settings.auto_dispatch and c.dispatcher is not None:
+        c.dispatcher.submit(incident.id)
     return out
 
 

@@ -663,6 +663,23 @@ class Store:
             transitions=(IncidentTransition(None, state, now, actor.name),),
         )
 
+    async def merge_alert(
+        self, actor: Principal, incident_id: str, alert: dict[str, Any]
+    ) -> Incident:
+        """Attach a duplicate alert to an open incident (kept in properties.alerts), raising
+        its priority if the new alert is more urgent."""
+        async with self._tx() as s:
+            row = await s.get(IncidentRow, incident_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"incident {incident_id!r} does not exist", incident_id=incident_id)
+            props = dict(row.properties or {})
+            props["alerts"] = [*props.get("alerts", []), alert]
+            row.properties = props
+            row.priority = min(row.priority, int(alert.get("priority", row.priority)))
+            row.updated_at = utcnow()
+            self._audit_row(s, actor, "incident.merge", "incident", incident_id, alert)
+        return await self.get_incident(incident_id)
+
     async def get_incident(self, incident_id: str) -> Incident:
         async with self._sessions() as s:
             row = await s.get(IncidentRow, incident_id)

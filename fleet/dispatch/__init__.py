@@ -1,0 +1,1 @@
+"""Dispatch by the 1-3-5 rule: the pure policy (`policy`) and the live dispatcher (`service`)."""

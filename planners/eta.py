@@ -101,6 +101,11 @@ class DroneFleetState:
     launch_delay_s: FloatArray | float = 20.0
     battery_s: FloatArray | float = 1800.0
     reserve_s: FloatArray | float = 300.0
+    _speed_groups: tuple[FloatArray, npt.NDArray[np.intp]] = field(
+        init=False,
+        repr=False,
+        default=None,  # type: ignore[assignment]
+    )
 
     def __post_init__(self) -> None:
         pos = np.asarray(self.position_xy, dtype=np.float64).reshape(-1, 2)
@@ -113,9 +118,16 @@ class DroneFleetState:
             object.__setattr__(self, name, _vec(name, getattr(self, name), n, positive=True))
         for name in ("cruise_alt_m", "altitude_m", "launch_delay_s", "battery_s", "reserve_s"):
             object.__setattr__(self, name, _vec(name, getattr(self, name), n))
+        uniq, inv = np.unique(self.cruise_speed_mps, return_inverse=True)
+        object.__setattr__(self, "_speed_groups", (uniq, inv))
 
     def __len__(self) -> int:
         return len(self.position_xy)
+
+    @property
+    def speed_groups(self) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        """Distinct cruise speeds and, per drone, the index of its speed (cached)."""
+        return self._speed_groups
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -129,7 +141,8 @@ class DroneEta:
     return_s : flight time from the point back to the nearest dock.
     feasible : battery covers flight + return + reserve.
     exact : False where ``eta_s`` is only the straight-line lower bound (see ``k``).
-    order : feasible drones first, each group by increasing ETA.
+    order : feasible drones first, each group by increasing ETA (only the first ``k``
+        drones when ``k`` is given).
     """
 
     eta_s: FloatArray
@@ -210,19 +223,16 @@ def drone_eta(
         dock_m = airspace.distances_from((tgt[0], tgt[1]), docks)  # type: ignore[union-attr]
     else:
         dock_m = np.full(len(docks), np.inf)
-    # Return leg: for each drone, the best dock given its airspeed and the wind.
-    ddx = (docks[:, 0] - tgt[0])[None, :]
-    ddy = (docks[:, 1] - tgt[1])[None, :]
-    gs_back = _ground_speed(
-        np.broadcast_to(ddx, (len(pos), len(docks))),
-        np.broadcast_to(ddy, (len(pos), len(docks))),
-        fleet.cruise_speed_mps[:, None],
-        wind,
-    )
+    # Return leg: the best dock given the airspeed and the wind, computed once per distinct
+    # airspeed (fleets have few models) instead of once per drone.
+    speeds, inverse = fleet.speed_groups
+    ddx = np.broadcast_to((docks[:, 0] - tgt[0])[None, :], (len(speeds), len(docks)))
+    ddy = np.broadcast_to((docks[:, 1] - tgt[1])[None, :], (len(speeds), len(docks)))
+    gs_back = _ground_speed(ddx, ddy, speeds[:, None], wind)
     with np.errstate(divide="ignore", invalid="ignore"):
         back = np.where(dock_m[None, :] == 0, 0.0, dock_m[None, :] / gs_back)
     back = np.where(np.isnan(back), np.inf, back)
-    return_s = back.min(axis=1) if len(pos) else np.zeros(0)
+    return_s = back.min(axis=1)[inverse] if len(pos) else np.zeros(0)
     spare_s = fleet.battery_s - return_s - fleet.reserve_s  # flight budget to the point
 
     if simple:
@@ -248,8 +258,13 @@ def drone_eta(
     eta_s = fleet.launch_delay_s + flight_s
     feasible = np.isfinite(eta_s) & (flight_s + return_s + fleet.reserve_s <= fleet.battery_s)
     feasible &= exact
-    key = np.where(feasible, eta_s, np.inf)
-    order = np.lexsort((eta_s, key))
+    # Feasible drones first (offset by a huge constant), each group by ETA; ties by index.
+    key = np.where(feasible, eta_s, eta_s + 1e15)
+    if k is None or k >= len(key):
+        order = np.argsort(key, kind="stable")
+    else:
+        top = np.argpartition(key, k - 1)[:k]
+        order = top[np.lexsort((top, key[top]))]
     return DroneEta(eta_s, flight_s, return_s, feasible, exact, order)
 
 

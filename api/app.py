@@ -10,7 +10,17 @@ from fastapi import FastAPI, Request, Response
 
 from api import problems
 from api.deps import TokenCache
-from api.routes import admin, commands, drones, fences, health, incidents, stream, units
+from api.routes import (
+    admin,
+    commands,
+    dispatch,
+    drones,
+    fences,
+    health,
+    incidents,
+    stream,
+    units,
+)
 from fleet.service import run
 from fleet.settings import Settings
 
@@ -33,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, units, drones, incidents, fences, commands, admin, stream):
+    for module in (health, units, drones, incidents, dispatch, fences, commands, admin, stream):
         app.include_router(module.router)
 
     @app.middleware("http")

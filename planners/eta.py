@@ -19,7 +19,8 @@ remaining battery.
 Ground ETA
 ----------
 ``dispatch_delay_s + straight_m * detour_factor / speed_mps`` as the fast path; pass exact
-road times (e.g. from `planners.roads`) as ``road_time_s`` to override it per unit.
+road times (`road_time_s` over a `planners.roads.RoadGraph`) as ``road_time_s`` to override
+it per unit.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from planners.errors import MalformedProblem
 from planners.geo import Airspace
+
+if TYPE_CHECKING:
+    from planners.roads import RoadGraph
 
 __all__ = [
     "DroneEta",
@@ -41,6 +46,7 @@ __all__ = [
     "drone_eta",
     "ground_eta",
     "rank",
+    "road_time_s",
     "tier_of",
 ]
 
@@ -299,6 +305,31 @@ def ground_eta(
         road = np.asarray(road_time_s, dtype=np.float64).reshape(-1)
         travel = np.where(np.isnan(road), travel, road)
     return travel + np.asarray(dispatch_delay_s, dtype=np.float64)
+
+
+def road_time_s(
+    graph: RoadGraph,
+    positions_lonlat: npt.ArrayLike,
+    target_lonlat: Sequence[float],
+    *,
+    access_speed_mps: float = 1.4,
+) -> FloatArray:
+    """Exact road travel time (s) of many units to one point over a `planners.roads` graph.
+
+    One Dijkstra on the reversed graph from the target's nearest node gives every node's
+    time *to* the target (one-way streets respected); each unit adds the straight walk from
+    its position to its nearest node (and the target's) at ``access_speed_mps``. Feed the
+    result to `ground_eta` as ``road_time_s``; ``inf`` means no road path.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    pos = np.asarray(positions_lonlat, dtype=np.float64).reshape(-1, 2)
+    tgt = np.asarray(target_lonlat, dtype=np.float64).reshape(1, 2)
+    t_node = int(graph.snap(tgt)[0])
+    to_target = dijkstra(graph.times.T.tocsr(), directed=True, indices=t_node)
+    nodes = graph.snap(pos)
+    access = (graph.snap_distance_m(pos) + graph.snap_distance_m(tgt)[0]) / access_speed_mps
+    return np.asarray(to_target[nodes] + access, dtype=np.float64)
 
 
 def rank(eta_s: npt.ArrayLike, k: int | None = None) -> npt.NDArray[np.int64]:

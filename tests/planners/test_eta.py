@@ -144,3 +144,26 @@ def test_ranking_ten_thousand_ground_units_takes_well_under_five_ms():
         tier_of(eta)
         times.append(time.perf_counter() - t0)
     assert np.percentile(times, 50) < 0.005  # p99 measured by hand: loaded CI is noisy
+
+
+def test_road_time_follows_one_way_streets_of_a_road_graph():
+    from scipy.sparse import csr_matrix
+
+    from planners.eta import road_time_s
+    from planners.roads import Mode, RoadGraph
+
+    # Four nodes on a line 0 - 1 - 2 - 3, 10 s per edge, with no edge 2 -> 1 (one-way):
+    # from node 0 to node 3 takes 30 s, from node 3 to node 0 there is no route.
+    lon = np.asarray([24.000, 24.002, 24.004, 24.006])
+    lat = np.full(4, 60.0)
+    times = csr_matrix(
+        ([10.0, 10.0, 10.0, 10.0, 10.0], ([0, 1, 1, 2, 3], [1, 0, 2, 3, 2])), shape=(4, 4)
+    )
+    g = RoadGraph(Mode("car"), lon, lat, np.arange(4), times, times)
+    t = road_time_s(g, [(24.000, 60.0), (24.006, 60.0)], (24.006, 60.0), access_speed_mps=1e9)
+    assert t[0] == pytest.approx(30.0)
+    assert t[1] == pytest.approx(0.0)
+    back = road_time_s(g, [(24.006, 60.0)], (24.000, 60.0), access_speed_mps=1e9)
+    assert np.isinf(back[0])
+    eta = ground_eta([(0, 0), (0, 0)], (0, 0), speed_mps=10.0, road_time_s=[t[0], np.nan])
+    assert eta.tolist() == [30.0, 0.0]

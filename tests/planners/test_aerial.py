@@ -22,7 +22,7 @@ from planners.aerial import (
     sortie_to_qgc,
 )
 from planners.errors import Infeasible, MalformedProblem
-from planners.geo import NoFlyZone
+from planners.geo import KeepInZone, NoFlyZone
 from planners.qgc import (
     MAV_CMD_NAV_LOITER_TIME,
     MAV_CMD_NAV_RETURN_TO_LAUNCH,
@@ -79,7 +79,14 @@ def aerial_problems(draw: st.DrawFn) -> AerialProblem:
         horizon_s=draw(st.sampled_from([3600.0, 7200.0])),
         no_fly=zones,
         margin_m=draw(st.sampled_from([0.0, 30.0])),
+        keep_in=draw(st.sampled_from([None, KEEP_IN])),
     )
+
+
+# An L-shaped patrol area: the north-east quadrant beyond (500, 500) is outside.
+KEEP_IN = KeepInZone(
+    (ll(-2800, -2800), ll(2800, -2800), ll(2800, 500), ll(500, 500), ll(500, 2800), ll(-2800, 2800))
+)
 
 
 def _solve(problem: AerialProblem, seed: int = 0):
@@ -109,6 +116,7 @@ def test_no_sortie_exceeds_endurance_minus_reserve_or_crosses_a_zone(problem):
     usable = {d.id: d.endurance_s - d.reserve_s for d in problem.drones}
     drones = {d.id: d for d in problem.drones}
     zones = _zone_shapes(problem, plan)
+    keep = plan.projection.polygon(problem.keep_in.polygon) if problem.keep_in else None
     for s in plan.sorties:
         assert s.flight_s <= usable[s.drone_id] + 1e-6
         assert s.land_s - s.launch_s == pytest.approx(s.flight_s)
@@ -118,6 +126,8 @@ def test_no_sortie_exceeds_endurance_minus_reserve_or_crosses_a_zone(problem):
             seg = LineString([a, b]) if a != b else Point(a)
             for c, r in zones:
                 assert seg.distance(Point(c)) >= r, "a sortie segment enters a no-fly zone"
+            if keep is not None:
+                assert keep.covers(seg), "a sortie segment leaves the keep-in zone"
         for w in s.waypoints:
             assert problem.limits.min_alt_m <= w.alt_m <= problem.limits.max_alt_m
             assert w.speed_mps <= problem.limits.max_speed_mps
@@ -275,3 +285,21 @@ def test_twenty_drones_three_hundred_hot_spots_five_zones_plan_within_ten_second
     assert plan.is_feasible()
     assert len({s.drone_id for s in plan.sorties}) >= 15
     assert plan.covered_weight > 0.3 * plan.total_weight
+
+
+def test_a_sortie_bends_around_the_corner_of_an_l_shaped_keep_in_zone():
+    problem = AerialProblem(
+        (Dock("k", ll(2000, 0)),),
+        (Drone("d", "k", endurance_s=2400),),
+        (HotSpot("h", ll(0, 2000)), HotSpot("outside", ll(2000, 2000))),
+        keep_in=KEEP_IN,
+        margin_m=30,
+    )
+    plan = plan_aerial(problem, stop=MaxIterations(20))
+    assert plan.unreachable == ("outside",)
+    (s,) = [s for s in plan.sorties if s.visits]
+    keep = plan.projection.polygon(KEEP_IN.polygon)
+    assert any(w.kind == "transit" for w in s.waypoints)
+    for a, b in zip(s.path_xy, s.path_xy[1:], strict=False):
+        assert keep.covers(LineString([a, b]))
+    assert s.path_m > 2 * math.dist((2000, 0), (0, 2000))

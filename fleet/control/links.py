@@ -16,8 +16,9 @@ callbacks only store the latest value in plain attributes (atomic under the GIL)
 loop is woken once per fresh position sample, and each drone's telemetry task emits at
 most ``telemetry_hz`` snapshots a second.
 
-The remaining cost is the GIL hand-off from MAVSDK's callback thread to the loop, hence
-``LinksConfig.gil_switch_interval_s``.
+MAVSDK drops subscription callbacks when they arrive in bursts faster than Python takes
+them ("a subscriber is not keeping up"): autopilots that send in lock-step cause that, real
+ones (and :mod:`sim.autopilot`, which staggers its streams) do not.
 
 Link liveness
 -------------
@@ -153,12 +154,11 @@ class LinksConfig:
     link_timeout_s: float = 2.0
     watchdog_period_s: float = 0.25
     timeouts: Timeouts = field(default_factory=Timeouts)
-    # MAVSDK delivers every callback on its own thread, which must take the GIL from the
-    # event loop; at the default 5 ms switch interval fifty drones' callbacks queue up and
-    # MAVSDK drops some ("a subscriber is not keeping up"). 1 ms removed the drops and cut
-    # loop lag p99 from 10 to 2 ms in bench/drones.py. Process-wide, restored on close;
-    # None leaves the interpreter's setting alone.
-    gil_switch_interval_s: float | None = 0.001
+    # MAVSDK delivers every callback on its own thread, which takes the GIL from the event
+    # loop. A lower switch interval (e.g. 0.001) shortens that hand-off under load; it is
+    # process-wide (restored on close), so it is off by default: with fifty drones it
+    # changed ack p99 from ~31 to ~19 ms in bench/drones.py, within run-to-run noise.
+    gil_switch_interval_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.connections:

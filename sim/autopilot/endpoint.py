@@ -103,8 +103,10 @@ class Endpoint:
         Where the ground station listens (``udpin`` on its side).
     telemetry_hz : float
         Rate of GLOBAL_POSITION_INT and ATTITUDE.
-    phase_s : float
-        Offset of this drone's stream schedule, to spread fifty drones over the tick.
+    phase : float
+        0..1, where in each stream's period this drone sends; independent autopilots are
+        not synchronised, and fifty drones sending in the same tick arrive as one burst
+        that MAVSDK's callback queue drops from.
     """
 
     def __init__(
@@ -113,7 +115,7 @@ class Endpoint:
         remote: tuple[str, int],
         *,
         telemetry_hz: float = 5.0,
-        phase_s: float = 0.0,
+        phase: float = 0.0,
     ) -> None:
         self.vehicle = vehicle
         self.remote = remote
@@ -127,7 +129,11 @@ class Endpoint:
         rates[MSG_GLOBAL_POSITION_INT] = telemetry_hz
         rates[MSG_ATTITUDE] = telemetry_hz
         self.intervals = {k: 1.0 / v for k, v in rates.items()}
-        self._next_due = {k: self._boot + phase_s for k in self.intervals}
+        # golden-ratio steps give every stream of this drone its own offset in its period
+        self._next_due = {
+            k: self._boot + ((phase + 0.618 * i) % 1.0) * self.intervals[k]
+            for i, k in enumerate(self.intervals)
+        }
         self._upload: _Upload | None = None
         self._gcs: tuple[int, int] = (0, 0)
         self.sent = 0

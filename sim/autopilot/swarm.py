@@ -67,7 +67,7 @@ class SwarmConfig:
     spacing_m: float = 8.0
     time_scale: float = 1.0
     telemetry_hz: float = 5.0
-    physics_hz: float = 10.0
+    physics_hz: float = 25.0
     wind_north_mps: float = 2.0
     wind_east_mps: float = 1.0
     gust_mps: float = 0.5
@@ -334,7 +334,7 @@ async def run_swarm(config: SwarmConfig) -> AsyncIterator[Swarm]:
                 vehicle,
                 remote,
                 telemetry_hz=config.telemetry_hz,
-                phase_s=rng.random() / config.telemetry_hz,
+                phase=rng.random(),
             )
             # the factory runs inside this await, so the closure sees this drone's endpoint
             transport, _ = await loop.create_datagram_endpoint(

@@ -62,8 +62,10 @@ async def test_telemetry_plugin_reads_position_health_mode_and_battery(rig: Rig)
     tel = TelemetryAsync(await _system(rig.mavsdk, 2))
     pos = await _until(tel.subscribe_position(), lambda p: not math.isnan(p.latitude_deg))
     assert abs(pos.latitude_deg - LAT) < 1e-3 and abs(pos.absolute_altitude_m - 20.0) < 0.5
-    health = await _until(tel.subscribe_health(), lambda h: h.is_global_position_ok)
-    assert health.is_home_position_ok and health.is_armable
+    health = await _until(
+        tel.subscribe_health(), lambda h: h.is_global_position_ok and h.is_home_position_ok
+    )
+    assert health.is_armable and health.is_local_position_ok
     assert await _until(tel.subscribe_flight_mode(), lambda m: True) is FlightMode.HOLD
     battery = await _until(tel.subscribe_battery(), lambda b: b.remaining_percent > 0)
     assert battery.remaining_percent == pytest.approx(100.0, abs=1.0)

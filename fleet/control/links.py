@@ -694,7 +694,10 @@ class DroneLinks:
                         )
                         await asyncio.sleep(t.retry_backoff_s * attempts)
                         continue
-                    if result in (CommandResult.TIMEOUT, CommandResult.NO_SYSTEM):
+                    if result in (CommandResult.NO_SYSTEM, CommandResult.CONNECTION_ERROR):
+                        # MAVSDK saw the link die before our watchdog did
+                        raise LinkLost(sysid, name)
+                    if result is CommandResult.TIMEOUT:
                         raise CommandTimeout(sysid, name, timeout_s, attempts)
                     raise CommandRejected(sysid, name, result, attempts)
         except TimeoutError as exc:

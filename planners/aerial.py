@@ -5,7 +5,8 @@ Problem -> routing model
 * Each hot spot wants a visit every ``revisit_s`` over the horizon: visit ``k`` is an
   optional routing visit whose service (dwell / orbit, ``dwell_s``) must start in
   ``[k * revisit_s, k * revisit_s + window_frac * revisit_s]``, so consecutive visits are
-  between ``(1 - window_frac)`` and ``(1 + window_frac)`` revisit intervals apart. Dropping a
+  between ``(1 - window_frac)`` and ``(1 + window_frac)`` revisit intervals apart (a hot
+  spot needing a single visit over the horizon may be visited at any time). Dropping a
   visit costs its hot spot's weight (scaled so that serving always beats flying distance).
 * Each drone flies *sorties* in fixed battery slots: sortie ``s`` may fly inside
   ``[offset + s * cycle, offset + s * cycle + usable]`` where ``usable = endurance - reserve``
@@ -473,7 +474,8 @@ def plan_aerial(
         r = float(h.revisit_s)
         n_req = max(1, math.ceil(problem.horizon_s / r))
         required[h.id] = n_req
-        width = problem.window_frac * r
+        # One visit over the horizon has no revisit gap to keep: any time will do.
+        width = problem.window_frac * r if n_req > 1 else problem.horizon_s
         for j in range(n_req):
             lo = int(j * r)
             hi = int(min(j * r + width, problem.horizon_s - h.dwell_s))

@@ -121,6 +121,7 @@ class Endpoint:
         self.remote = remote
         self.transport: Any = None
         self.link_up = True
+        self.uplink_up = True  # False: deaf to the ground station, still streaming
         self._enc = mav.MAVLink(None, srcSystem=vehicle.sysid, srcComponent=1)
         self._dec = mav.MAVLink(None, srcSystem=vehicle.sysid, srcComponent=1)
         self._dec.robust_parsing = True
@@ -153,7 +154,7 @@ class Endpoint:
         log.debug("sim.mavlink.error", extra={"sysid": self.vehicle.sysid, "error": str(exc)})
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not self.link_up:
+        if not (self.link_up and self.uplink_up):
             return
         try:
             msgs = self._dec.parse_buffer(data) or []

@@ -22,6 +22,8 @@ Each datagram is one request object, answered with one JSON object::
     {"op": "status"}                                   -> {"ok": true, "drones": [{...}, ...]}
     {"op": "status", "sysid": 3}                       -> {"ok": true, "drone": {...}}
     {"op": "drop_link" | "restore_link", "sysid": 3}   -> {"ok": true}
+    {"op": "drop_uplink", "sysid": 3}                  (deaf: streams on, no acks;
+                                                        restore_link ends it)
     {"op": "lose_gps" | "restore_gps", "sysid": 3}
     {"op": "drain_battery", "sysid": 3, "percent": 8}  (sets the remaining charge)
     {"op": "fence_breach", "sysid": 3}                 (pushes the drone outside its fence)
@@ -108,6 +110,11 @@ class SimDrone:
 
     def restore_link(self) -> None:
         self.endpoint.link_up = True
+        self.endpoint.uplink_up = True
+
+    def drop_uplink(self) -> None:
+        """Go deaf to the ground station (no acks) while still streaming telemetry."""
+        self.endpoint.uplink_up = False
 
     def lose_gps(self) -> None:
         self.vehicle.gps_ok = False
@@ -171,6 +178,7 @@ class SimDrone:
             "battery_pct": round(v.battery * 100, 2),
             "gps_ok": v.gps_ok,
             "link_up": self.endpoint.link_up,
+            "uplink_up": self.endpoint.uplink_up,
             "illuminator_on": v.illuminator_on,
             "mission_items": len(v.mission),
             "mission_current": v.mission_current,
@@ -240,6 +248,8 @@ class Swarm:
                     d.drop_link()
                 elif op == "restore_link":
                     d.restore_link()
+                elif op == "drop_uplink":
+                    d.drop_uplink()
                 elif op == "lose_gps":
                     d.lose_gps()
                 elif op == "restore_gps":

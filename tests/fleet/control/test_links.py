@@ -364,3 +364,19 @@ async def test_restarted_links_reattach_flying_drones_and_follow_their_missions(
                 # the new links never uploaded: the total comes from MISSION_CURRENT (0 until
                 # the first one arrives, at most a second after re-attaching)
                 assert {p.total for p in rec.of(MissionProgress, i)} - {0} == {4}
+
+
+async def test_unanswered_command_raises_command_timeout_after_its_deadline(
+    open_rig: Callable[..., AbstractAsyncContextManager],
+) -> None:
+    from fleet.control import CommandTimeout, Timeouts
+
+    async with open_rig(1, timeouts=Timeouts(command_s=1.5)) as rig:
+        rig.swarm.drone(1).drop_uplink()  # telemetry still flows: the link is up
+        t0 = time.monotonic()
+        with pytest.raises(CommandTimeout) as timed_out:
+            await rig.links.spotlight(1, True)
+        assert 1.4 < time.monotonic() - t0 < 2.5
+        assert timed_out.value.drone_id == 1 and timed_out.value.command == "spotlight"
+        assert rig.links.is_connected(1)
+        assert not rig.swarm.drone(1).vehicle.illuminator_on

@@ -23,6 +23,9 @@ def drones(
     time_scale: float = typer.Option(1.0, "--time-scale", help="physics speed factor"),
     telemetry_hz: float = typer.Option(5.0, "--telemetry-hz", help="position stream rate"),
     duration_s: float | None = typer.Option(None, "--duration-s", help="stop after this long"),
+    port_stride: int = typer.Option(
+        0, "--port-stride", min=0, help="1: drone i sends to PORT+i, like PX4 SITL instances"
+    ),
 ) -> None:
     """Start N simulated PX4-like MAVLink 2 autopilots, each with its own system id and socket."""
     import asyncio
@@ -42,6 +45,7 @@ def drones(
         control_port=control_port,
         time_scale=time_scale,
         telemetry_hz=telemetry_hz,
+        port_stride=port_stride,
     )
 
     async def _run() -> None:
@@ -81,3 +85,33 @@ def payload(
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(companion.run())
+
+
+@app.command("units")
+def units(
+    count: int = typer.Option(50, "--count", "-n", min=1, max=20000),
+    base_url: str = typer.Option("http://127.0.0.1:8000", help="the service's HTTP API"),
+    token: str = typer.Option(..., help="a dispatcher token (to register the units)"),
+    mqtt: str = typer.Option("mqtt://127.0.0.1:1884", help="broker the service uses"),
+    root: str = typer.Option("patrolfleet", help="topic root"),
+    lat: float = typer.Option(60.1699, help="centre latitude"),
+    lon: float = typer.Option(24.9384, help="centre longitude"),
+    radius_m: float = typer.Option(2000.0, help="units are scattered within this radius"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Run simulated ground units and teams: register, check in, report, acknowledge, move."""
+    import asyncio
+    import contextlib
+
+    from sim.units import GroundFleet, scatter
+
+    fleet = GroundFleet(
+        mqtt_url=mqtt, root=root, units=scatter(count, lon, lat, radius_m, seed=seed)
+    )
+
+    async def go() -> None:
+        await fleet.register(base_url, token)
+        await fleet.run()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())

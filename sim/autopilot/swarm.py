@@ -76,6 +76,9 @@ class SwarmConfig:
     seed: int = 0
     control_host: str = "127.0.0.1"
     control_port: int | None = None
+    # 0: every drone sends to the connect port; 1: drone i sends to port + i, the way PX4
+    # SITL instance i sends to 14540 + i (for a ground station with one connection each)
+    port_stride: int = 0
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -342,7 +345,7 @@ async def run_swarm(config: SwarmConfig) -> AsyncIterator[Swarm]:
             vehicle.params.values["MAV_SYS_ID"] = float(sysid)
             endpoint = Endpoint(
                 vehicle,
-                remote,
+                (remote[0], remote[1] + i * config.port_stride),
                 telemetry_hz=config.telemetry_hz,
                 phase=rng.random(),
             )

@@ -380,3 +380,17 @@ async def test_unanswered_command_raises_command_timeout_after_its_deadline(
         assert timed_out.value.drone_id == 1 and timed_out.value.command == "spotlight"
         assert rig.links.is_connected(1)
         assert not rig.swarm.drone(1).vehicle.illuminator_on
+
+
+async def test_links_listen_on_several_connections_like_px4_sitl_instances() -> None:
+    from fleet.control import LinksConfig, open_drone_links
+    from sim.autopilot import SwarmConfig, run_swarm
+    from tests import helpers
+
+    base = helpers.free_udp_port()  # base + 1 is very likely free too
+    urls = (f"udpin://127.0.0.1:{base}", f"udpin://127.0.0.1:{base + 1}")
+    async with open_drone_links(LinksConfig(connections=urls)) as links:
+        cfg = SwarmConfig(count=2, connect=f"udp://127.0.0.1:{base}", port_stride=1)
+        async with run_swarm(cfg):
+            await asyncio.wait_for(links.wait_discovered({1, 2}), timeout=10)
+            assert links.drones() == [1, 2]

@@ -189,9 +189,10 @@ def drone_eta(
     docks_xy : (k, 2) dock positions, metres; the return leg goes to the nearest one.
     airspace : no-fly / keep-in zones; ``None`` for free straight flight.
     wind : wind velocity.
-    k : when given, only drones that can still be among the ``k`` fastest feasible ones get
-        their exact detour; the others keep the straight-line lower bound and
-        ``exact == False`` (they cannot make the top ``k``).
+    k : when given, only drones that can still be among the ``k`` fastest feasible ones are
+        checked against the zones and get their exact detour; the others keep the
+        straight-line lower bound, ``exact == False`` and ``feasible == False`` (they cannot
+        make the top ``k``).
 
     Returns
     -------
@@ -247,20 +248,51 @@ def drone_eta(
         flight_s = np.full(len(pos), np.inf)
     else:
         assert airspace is not None
-        # The straight line is a lower bound; refine only blocked drones that could still
-        # make the top k (all of them when k is None).
+        # The straight line is a lower bound. Without k, test and refine every drone. With k,
+        # walk the drones by increasing lower bound in batches and stop once the next lower
+        # bound exceeds the k-th best exact, feasible ETA: nobody further can make the top k.
         flight_s = timing(straight_m, slice(None))
-        blocked = ~airspace.visible(pos, np.broadcast_to(tgt, pos.shape))
-        cand = np.flatnonzero(blocked)
-        if k is not None and len(cand):
-            ok = ~blocked & np.isfinite(flight_s) & (flight_s <= spare_s)
-            final = np.sort((fleet.launch_delay_s + flight_s)[ok])
-            thr = final[k - 1] if len(final) >= k else np.inf
-            lb = (fleet.launch_delay_s + flight_s)[cand]
-            exact[cand[lb > thr]] = False
-            cand = cand[lb <= thr]
-        if len(cand):
-            flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
+        if k is None:
+            cand = np.flatnonzero(~airspace.visible(pos, np.broadcast_to(tgt, pos.shape)))
+            if len(cand):
+                flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
+        else:
+            lb = fleet.launch_delay_s + flight_s
+            exact[:] = False
+            batch_size = max(64, 4 * k)
+            # Usually the first batch settles the top k: order only it (argpartition), and
+            # order everybody only if the walk has to go further.
+            if batch_size < len(lb):
+                head = np.argpartition(lb, batch_size - 1)[:batch_size]
+                head = head[np.lexsort((head, lb[head]))]
+                rest = np.setdiff1d(np.arange(len(lb)), head, assume_unique=True)
+                by_lb = np.concatenate([head, rest])
+                sorted_rest = False
+            else:
+                by_lb = np.argsort(lb, kind="stable")
+                sorted_rest = True
+            best: FloatArray = np.zeros(0)
+            kth = np.inf
+            for start in range(0, len(by_lb), batch_size):
+                if start and not sorted_rest:
+                    tail = by_lb[start:]
+                    by_lb[start:] = tail[np.lexsort((tail, lb[tail]))]
+                    sorted_rest = True
+                batch = by_lb[start : start + batch_size]
+                if lb[batch[0]] > kth:
+                    break
+                vis = airspace.visible(pos[batch], np.broadcast_to(tgt, (len(batch), 2)))
+                blocked = batch[~vis]
+                if len(blocked):
+                    flight_s[blocked] = timing(
+                        airspace.distances_from((tgt[0], tgt[1]), pos[blocked]), blocked
+                    )
+                exact[batch] = True
+                f = flight_s[batch]
+                ok = np.isfinite(f) & (f <= spare_s[batch])
+                best = np.concatenate([best, (fleet.launch_delay_s[batch] + f)[ok]])
+                if len(best) >= k:
+                    kth = float(np.partition(best, k - 1)[k - 1])
     eta_s = fleet.launch_delay_s + flight_s
     feasible = np.isfinite(eta_s) & (flight_s + return_s + fleet.reserve_s <= fleet.battery_s)
     feasible &= exact

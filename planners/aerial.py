@@ -397,11 +397,11 @@ def plan_aerial(
     xy = proj.to_xy(pts_ll)
     free = air.free_mask(xy)
     nd = len(problem.docks)
-    for k, d in enumerate(problem.docks):
+    for k, dock in enumerate(problem.docks):
         if not free[k]:
             raise Infeasible(
                 "dock is inside a no-fly zone (with margin) or outside the keep-in zone",
-                where=f"docks/{d.id}",
+                where=f"docks/{dock.id}",
             )
     spots = [h for k, h in enumerate(problem.hot_spots) if free[nd + k]]
     unreachable = [h.id for k, h in enumerate(problem.hot_spots) if not free[nd + k]]
@@ -511,18 +511,18 @@ def plan_aerial(
         dropped = sorted([*result.plan.dropped, *impossible])
         pm_idx = loc_index  # routing location -> PathMatrix point
         for route in sorted(result.plan.routes, key=lambda r: r.vehicle_id):
-            drone, index, usable = sortie_meta[route.vehicle_id]
+            drone, index, usable_s = sortie_meta[route.vehicle_id]
             prof = _flight_profile(drone, problem.limits)
             sortie = _build_sortie(
                 route, drone, index, prof, pm, pm_idx, proj, spot_of_visit, problem
             )
-            if sortie.flight_s > usable + 1e-6:  # cannot happen: durations are ceil'd
+            if sortie.flight_s > usable_s + 1e-6:  # cannot happen: durations are ceil'd
                 raise Infeasible(
                     f"internal: sortie {route.vehicle_id} exceeds endurance", where="drones"
                 )
             sorties.append(sortie)
-            for hid, t in sortie.visits:
-                coverage_visits[hid].append(t)
+            for hid, t_over in sortie.visits:
+                coverage_visits[hid].append(t_over)
     else:
         dropped = sorted([*(v.id for v in visits), *impossible])
 

@@ -211,10 +211,17 @@ def drone_eta(
     if k is not None and k < 1:
         raise MalformedProblem("k must be >= 1", where="k")
     pos = fleet.position_xy
+    f_cruise_speed_mps = np.asarray(fleet.cruise_speed_mps, dtype=np.float64)
+    f_climb_rate_mps = np.asarray(fleet.climb_rate_mps, dtype=np.float64)
+    f_cruise_alt_m = np.asarray(fleet.cruise_alt_m, dtype=np.float64)
+    f_altitude_m = np.asarray(fleet.altitude_m, dtype=np.float64)
+    f_launch_delay_s = np.asarray(fleet.launch_delay_s, dtype=np.float64)
+    f_battery_s = np.asarray(fleet.battery_s, dtype=np.float64)
+    f_reserve_s = np.asarray(fleet.reserve_s, dtype=np.float64)
     dx, dy = tgt[0] - pos[:, 0], tgt[1] - pos[:, 1]
     straight_m = np.hypot(dx, dy)
-    gs = _ground_speed(dx, dy, fleet.cruise_speed_mps, wind)
-    climb_s = np.maximum(fleet.cruise_alt_m - fleet.altitude_m, 0.0) / fleet.climb_rate_mps
+    gs = _ground_speed(dx, dy, f_cruise_speed_mps, wind)
+    climb_s = np.maximum(f_cruise_alt_m - f_altitude_m, 0.0) / f_climb_rate_mps
 
     def timing(path_m: FloatArray, sel: slice | npt.NDArray[np.int64]) -> FloatArray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -240,7 +247,7 @@ def drone_eta(
         back = np.where(dock_m[None, :] == 0, 0.0, dock_m[None, :] / gs_back)
     back = np.where(np.isnan(back), np.inf, back)
     return_s = back.min(axis=1)[inverse] if len(pos) else np.zeros(0)
-    spare_s = fleet.battery_s - return_s - fleet.reserve_s  # flight budget to the point
+    spare_s = f_battery_s - return_s - f_reserve_s  # flight budget to the point
 
     if simple:
         flight_s = timing(straight_m, slice(None))
@@ -257,7 +264,7 @@ def drone_eta(
             if len(cand):
                 flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
         else:
-            lb = fleet.launch_delay_s + flight_s
+            lb = f_launch_delay_s + flight_s
             exact[:] = False
             batch_size = max(64, 4 * k)
             # Usually the first batch settles the top k: order only it (argpartition), and
@@ -290,11 +297,11 @@ def drone_eta(
                 exact[batch] = True
                 f = flight_s[batch]
                 ok = np.isfinite(f) & (f <= spare_s[batch])
-                best = np.concatenate([best, (fleet.launch_delay_s[batch] + f)[ok]])
+                best = np.concatenate([best, (f_launch_delay_s[batch] + f)[ok]])
                 if len(best) >= k:
                     kth = float(np.partition(best, k - 1)[k - 1])
-    eta_s = fleet.launch_delay_s + flight_s
-    feasible = np.isfinite(eta_s) & (flight_s + return_s + fleet.reserve_s <= fleet.battery_s)
+    eta_s = f_launch_delay_s + flight_s
+    feasible = np.isfinite(eta_s) & (flight_s + return_s + f_reserve_s <= f_battery_s)
     feasible &= exact
     # Feasible drones first (offset by a huge constant), each group by ETA; ties by index.
     key = np.where(feasible, eta_s, eta_s + 1e15)
@@ -336,7 +343,8 @@ def ground_eta(
     if road_time_s is not None:
         road = np.asarray(road_time_s, dtype=np.float64).reshape(-1)
         travel = np.where(np.isnan(road), travel, road)
-    return travel + np.asarray(dispatch_delay_s, dtype=np.float64)
+    out: FloatArray = travel + np.asarray(dispatch_delay_s, dtype=np.float64)
+    return out
 
 
 def road_time_s(

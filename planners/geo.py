@@ -205,7 +205,8 @@ def _ring_corners(ring: np.ndarray, *, convex: bool) -> np.ndarray:
     d1 = pts - prev
     d2 = nxt - pts
     cross = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-    return pts[cross > 0] if convex else pts[cross < 0]
+    out: np.ndarray = pts[cross > 0] if convex else pts[cross < 0]
+    return out
 
 
 def _polygons(geom: shapely.Geometry) -> list[Polygon]:
@@ -454,7 +455,7 @@ class Airspace:
         )
         straight = np.hypot(pts[:, 0] - src[0, 0], pts[:, 1] - src[0, 1])
         if self._tree is None and self._allowed is None:
-            return straight
+            return np.asarray(straight, dtype=np.float64)
         idx = np.flatnonzero(free)
         vis = self.visible(np.repeat(src, len(idx), axis=0), pts[idx])
         out[idx[vis]] = straight[idx[vis]]

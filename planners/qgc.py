@@ -209,7 +209,7 @@ def parse_plan(d: Mapping[str, Any]) -> QgcPlan:
         items.append(
             MissionItem(
                 int(_get(it, "command", w)),
-                tuple(params),  # type: ignore[arg-type]
+                tuple(params),
                 frame=int(it.get("frame", MAV_FRAME_GLOBAL_RELATIVE_ALT)),
                 auto_continue=bool(it.get("autoContinue", True)),
             )
@@ -257,12 +257,18 @@ def parse_plan(d: Mapping[str, Any]) -> QgcPlan:
 
 
 class _Waypoint(Protocol):
-    lon: float
-    lat: float
-    alt_m: float
-    speed_mps: float
-    loiter_s: float
-    kind: str
+    @property
+    def lon(self) -> float: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def alt_m(self) -> float: ...
+    @property
+    def speed_mps(self) -> float: ...
+    @property
+    def loiter_s(self) -> float: ...
+    @property
+    def kind(self) -> str: ...
 
 
 def mission_from_waypoints(waypoints: Sequence[_Waypoint]) -> tuple[MissionItem, ...]:

@@ -332,7 +332,7 @@ async def test_restarted_links_reattach_flying_drones_and_follow_their_missions(
     port = helpers.free_udp_port()
     config = LinksConfig(connections=(f"udpin://127.0.0.1:{port}",))
     ids = [1, 2, 3]
-    cfg = SwarmConfig(count=3, connect=f"udp://127.0.0.1:{port}", time_scale=10.0)
+    cfg = SwarmConfig(count=3, connect=f"udp://127.0.0.1:{port}", time_scale=20.0)
     async with run_swarm(cfg) as swarm:
         async with open_drone_links(config) as links:
             await asyncio.wait_for(links.wait_discovered(set(ids)), timeout=10)
@@ -340,13 +340,13 @@ async def test_restarted_links_reattach_flying_drones_and_follow_their_missions(
                 home = links.telemetry_nowait(i)
                 wps = [
                     Waypoint(*_offset(home.lat_deg, home.lon_deg, n, e), 20.0, speed_mps=10.0)
-                    for n, e in [(200, 0), (200, 100)]
+                    for n, e in [(300, 0), (300, 100)]
                 ]
                 await links.upload_mission(i, wps, return_home=True)
                 await links.start_mission(i)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.5)
         # links gone: the drones fly on (no data-link failsafe within COM_DL_LOSS_T)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
         assert all(swarm.drone(i).status()["mode"] == "MISSION" for i in ids)
         async with open_drone_links(config) as links:
             rec = Recorder()

@@ -570,13 +570,23 @@ class DroneLinks:
         return await self._run(sysid, "start_mission", attempt, self.config.timeouts.takeoff_s)
 
     async def pause(self, sysid: int) -> CommandOutcome:
-        """Hold position (pauses a running mission)."""
+        """Hold position (pauses a running mission).
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
         return await self._run(
             sysid, "pause", lambda d: self._action(d, "hold_async"), self.config.timeouts.command_s
         )
 
     async def resume(self, sysid: int) -> CommandOutcome:
-        """Continue the mission from its current item."""
+        """Continue the mission from its current item.
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
 
         async def attempt(d: _Drone) -> CommandResult:
             return await self._plugin_call(d.mission.start_mission_async, None, _MISSION_RESULT)
@@ -584,7 +594,12 @@ class DroneLinks:
         return await self._run(sysid, "resume", attempt, self.config.timeouts.command_s)
 
     async def return_to_launch(self, sysid: int) -> CommandOutcome:
-        """Return to the launch point and land."""
+        """Return to the launch point and land.
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
         return await self._run(
             sysid,
             "return_to_launch",
@@ -593,7 +608,12 @@ class DroneLinks:
         )
 
     async def land(self, sysid: int) -> CommandOutcome:
-        """Land where the drone is."""
+        """Land where the drone is.
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
         return await self._run(
             sysid, "land", lambda d: self._action(d, "land_async"), self.config.timeouts.command_s
         )
@@ -627,7 +647,12 @@ class DroneLinks:
         )
 
     async def clear_geofence(self, sysid: int) -> CommandOutcome:
-        """Remove every fence from the drone (MISSION_CLEAR_ALL for the fence type)."""
+        """Remove every fence from the drone (MISSION_CLEAR_ALL for the fence type).
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
 
         async def attempt(d: _Drone) -> CommandResult:
             return await self._plugin_call(d.geofence.clear_geofence_async, None, _GEOFENCE_RESULT)
@@ -637,7 +662,12 @@ class DroneLinks:
         )
 
     async def spotlight(self, sysid: int, on: bool) -> CommandOutcome:
-        """Switch the drone's illuminator (MAV_CMD_ILLUMINATOR_ON_OFF)."""
+        """Switch the drone's illuminator (MAV_CMD_ILLUMINATOR_ON_OFF).
+
+        Raises
+        ------
+        DroneUnavailable, LinkLost, CommandRejected, CommandTimeout
+        """
 
         async def attempt(d: _Drone) -> CommandResult:
             return await self._direct_command(

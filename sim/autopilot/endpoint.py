@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -677,8 +676,3 @@ def _param_name(raw: Any) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode(errors="replace")
     return str(raw).rstrip("\x00")
-
-
-def float_bytes_of_int(value: int) -> float:
-    """PX4's bytewise parameter encoding of an int32 in PARAM_VALUE.param_value."""
-    return struct.unpack("<f", struct.pack("<i", value))[0]

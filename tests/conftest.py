@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from fleet.settings import Settings
 from tests.helpers import PrivateMosquitto, reachable
+from tests.live_api import live_api  # noqa: F401  (fixture)
 
 PG_URL = os.environ.get(
     "PATROLFLEET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -1,4 +1,6 @@
-"""A real HTTP server (uvicorn on a free port) around the app, and tokens for each role."""
+"""A real HTTP server (uvicorn on a free port) around the app, and tokens for each role.
+
+The `live_api` fixture is registered in tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -307,7 +307,7 @@ class Dispatcher:
                         assigned[unit_id].tier,
                         unit_id,
                         command_id,
-                        set(plan.called) | set(assigned),
+                        set(assigned),
                     ),
                     name=f"dispatch[{incident_id}].{unit_id}",
                 )
@@ -347,8 +347,9 @@ class Dispatcher:
                 {"incident_id": incident.id, "unit_id": unit_id, "reason": cmd.status.value},
             )
             tried.add(unit_id)
-            replacement = next_best(recs, tried, tier_bound_s=bound)
-            if replacement is None:
+            replacement = next_best(recs, tried)
+            if replacement is None or replacement.eta_s > bound:
+                # Nobody left who makes this tier in time: say so (the next best still goes).
                 await self.store.audit(
                     DISPATCH,
                     "incident.escalate",
@@ -359,6 +360,7 @@ class Dispatcher:
                 self.events.publish(
                     "incident.escalated", {"id": incident.id, "unmet_tiers": [tier]}
                 )
+            if replacement is None:
                 return
             unit_id = replacement.unit_id
             tried.add(unit_id)

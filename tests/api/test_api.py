@@ -10,8 +10,8 @@ import websockets
 
 from fleet.mqtt.client import BrokerAddress
 from fleet.types import Role
-from tests.api.conftest import LiveApi
 from tests.helpers import wait_for
+from tests.live_api import LiveApi
 
 PROBLEM = "application/problem+json"
 

@@ -70,6 +70,8 @@ __all__ = [
 ]
 
 _PENALTY_SCALE = 1_000_000  # drop cost of the heaviest hot spot, in seconds of flying
+_MAX_HORIZON_S = 7 * 86_400  # plans are re-made every shift; a week is far beyond that
+_MAX_VISITS_PER_SPOT = 200  # keeps the routing model bounded for absurd revisit intervals
 
 
 def _pos(name: str, v: float, *, zero_ok: bool = False) -> None:
@@ -85,8 +87,8 @@ class Dock:
     lonlat: LonLat
 
     def __post_init__(self) -> None:
-        if not self.id:
-            raise MalformedProblem("dock id must be non-empty", where="docks")
+        if not isinstance(self.id, str) or not self.id:
+            raise MalformedProblem("dock id must be a non-empty string", where="docks")
         object.__setattr__(self, "lonlat", _check_lonlat(self.lonlat, f"docks/{self.id}"))
 
 
@@ -114,8 +116,26 @@ class Drone:
 
     def __post_init__(self) -> None:
         w = f"drones/{self.id}"
-        if not self.id:
-            raise MalformedProblem("drone id must be non-empty", where="drones")
+        if not isinstance(self.id, str) or not self.id:
+            raise MalformedProblem("drone id must be a non-empty string", where="drones")
+        if not isinstance(self.dock, str):
+            raise MalformedProblem("dock must be a dock id", where=f"{w}/dock")
+        for name in (
+            "endurance_s",
+            "reserve_s",
+            "swap_s",
+            "cruise_speed_mps",
+            "climb_rate_mps",
+            "altitude_m",
+        ):
+            if isinstance(getattr(self, name), bool) or not isinstance(
+                getattr(self, name), int | float
+            ):
+                raise MalformedProblem(f"{name} must be a number", where=f"{w}/{name}")
+        if self.max_sorties is not None and (
+            isinstance(self.max_sorties, bool) or not isinstance(self.max_sorties, int)
+        ):
+            raise MalformedProblem("max_sorties must be an integer", where=f"{w}/max_sorties")
         _pos(f"{w}/endurance_s", self.endurance_s)
         _pos(f"{w}/reserve_s", self.reserve_s, zero_ok=True)
         _pos(f"{w}/swap_s", self.swap_s, zero_ok=True)
@@ -140,8 +160,8 @@ class HotSpot:
 
     def __post_init__(self) -> None:
         w = f"hot_spots/{self.id}"
-        if not self.id:
-            raise MalformedProblem("hot spot id must be non-empty", where="hot_spots")
+        if not isinstance(self.id, str) or not self.id:
+            raise MalformedProblem("hot spot id must be a non-empty string", where="hot_spots")
         object.__setattr__(self, "lonlat", _check_lonlat(self.lonlat, w))
         _pos(f"{w}/weight", self.weight)
         _pos(f"{w}/revisit_s", self.revisit_s)
@@ -201,6 +221,14 @@ class AerialProblem:
             if d.dock not in docks:
                 raise MalformedProblem(f"unknown dock {d.dock!r}", where=f"drones/{d.id}/dock")
         _pos("horizon_s", self.horizon_s)
+        if self.horizon_s > _MAX_HORIZON_S:
+            raise MalformedProblem("horizon_s is longer than 7 days", where="horizon_s")
+        for h in self.hot_spots:
+            if self.horizon_s / h.revisit_s > _MAX_VISITS_PER_SPOT:
+                raise MalformedProblem(
+                    f"revisit_s asks for more than {_MAX_VISITS_PER_SPOT} visits in the horizon",
+                    where=f"hot_spots/{h.id}/revisit_s",
+                )
         _pos("margin_m", self.margin_m, zero_ok=True)
         if not (0 < self.window_frac <= 1):
             raise MalformedProblem("window_frac must be in (0, 1]", where="window_frac")
@@ -238,7 +266,9 @@ class AerialProblem:
             raise MalformedProblem(
                 f"missing field {exc.args[0]!r}", where=str(exc.args[0])
             ) from exc
-        except TypeError as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, MalformedProblem):
+                raise
             raise MalformedProblem(f"bad field: {exc}", where="") from exc
         return cls(docks, drones, spots, no_fly=zones, keep_in=keep_in, limits=limits, **extra)
 

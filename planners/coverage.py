@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 
+_MAX_ITEMS = 20_000  # sweep lines, orbit points or relief sorties: beyond is a typo
+
+
 def camera_swath_m(altitude_m: float, hfov_deg: float) -> float:
     """Ground footprint width of a nadir camera: ``2 * altitude * tan(hfov / 2)``.
 
@@ -150,6 +153,10 @@ def sweep(
     spacing = swath_m * (1.0 - overlap)
     lminx, _, lmaxx, _ = rot.bounds
     n_lines = max(1, math.ceil((maxy - miny) / spacing))
+    if n_lines > _MAX_ITEMS:
+        raise MalformedProblem(
+            f"{n_lines} sweep lines: the swath is too small for the area", where="swath_m"
+        )
     # Centre the lines on the area so the margins are even.
     y0 = miny + ((maxy - miny) - (n_lines - 1) * spacing) / 2.0
     pieces: list[list[tuple[XY, XY]]] = []
@@ -238,6 +245,8 @@ def orbit(
         raise MalformedProblem("empty orbit target", where="target")
     ring = shape.buffer(radius_m, quad_segs=16).exterior
     n = max(min_points, math.ceil(ring.length / spacing_m))
+    if n > _MAX_ITEMS:
+        raise MalformedProblem(f"{n} orbit points: spacing_m is too small", where="spacing_m")
     pts = [ring.interpolate(k / n, normalized=True) for k in range(n)]
     xy = np.asarray([(p.x, p.y) for p in pts])
     closed = np.vstack([xy, xy[:1]])
@@ -342,6 +351,10 @@ def relief_rotation(
         raise Infeasible(
             f"continuous coverage needs {n} drones, only {max_drones} available",
             where="max_drones",
+        )
+    if station_s / step > _MAX_ITEMS:
+        raise MalformedProblem(
+            f"more than {_MAX_ITEMS} relief sorties: station_s is too long", where="station_s"
         )
     start, end = transit_s, transit_s + station_s
     shifts: list[ReliefShift] = []
@@ -485,7 +498,7 @@ def coverage_from_dict(d: Mapping[str, Any]) -> dict[str, Any]:
             raise MalformedProblem("kind must be 'sweep', 'orbit' or 'relief'", where="kind")
     except KeyError as exc:
         raise MalformedProblem(f"missing field {exc.args[0]!r}", where=str(exc.args[0])) from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, MalformedProblem):
             raise
         raise MalformedProblem(f"bad value: {exc}", where=str(kind)) from exc

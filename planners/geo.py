@@ -138,6 +138,8 @@ class NoFlyZone:
     radius_m: float = 0.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise MalformedProblem("zone id must be a non-empty string", where="no_fly")
         where = f"no_fly/{self.id}"
         if bool(self.polygon) == (self.center is not None):
             raise MalformedProblem("give either a polygon or a center and radius_m", where=where)

@@ -418,7 +418,7 @@ def placement_from_dict(d: Mapping[str, Any]) -> PlacementProblem:
         )
     except KeyError as exc:
         raise MalformedProblem(f"missing field {exc.args[0]!r}", where=str(exc.args[0])) from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, MalformedProblem):
             raise
         raise MalformedProblem(f"bad value: {exc}", where="") from exc

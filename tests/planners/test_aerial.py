@@ -114,7 +114,7 @@ def test_no_sortie_exceeds_endurance_minus_reserve_or_crosses_a_zone(problem):
         assert exc.where is not None and exc.where.startswith("docks/")
         return
     usable = {d.id: d.endurance_s - d.reserve_s for d in problem.drones}
-    drones = {d.id: d for d in problem.drones}
+    drones = {dr.id: dr for dr in problem.drones}
     zones = _zone_shapes(problem, plan)
     keep = plan.projection.polygon(problem.keep_in.polygon) if problem.keep_in else None
     for s in plan.sorties:
@@ -122,6 +122,23 @@ def test_no_sortie_exceeds_endurance_minus_reserve_or_crosses_a_zone(problem):
         assert s.land_s - s.launch_s == pytest.approx(s.flight_s)
         assert s.launch_s >= 0 and s.land_s <= problem.horizon_s + 1e-6
         assert s.waypoints[0].kind == "takeoff" and s.waypoints[-1].kind == "land"
+        # Independent energy account from the geometry: climb and descent, cruise along the
+        # flown polyline, hovering at hot spots; all within endurance minus reserve.
+        d = drones[s.drone_id]
+        alt, speed = s.waypoints[0].alt_m, s.waypoints[0].speed_mps
+        length = sum(math.dist(a, b) for a, b in zip(s.path_xy, s.path_xy[1:], strict=False))
+        flown = 2 * alt / d.climb_rate_mps + length / speed + sum(w.loiter_s for w in s.waypoints)
+        assert flown <= usable[s.drone_id] + 1e-6
+        assert flown == pytest.approx(s.flight_s)
+        spots = {h.id: h for h in problem.hot_spots}
+        for w in s.waypoints:
+            if w.kind == "hotspot":
+                assert (w.lon, w.lat) == pytest.approx(spots[w.hot_spot_id].lonlat, abs=1e-7)
+                assert w.loiter_s >= spots[w.hot_spot_id].dwell_s
+        assert [h for h, _ in s.visits] == [w.hot_spot_id for w in s.waypoints if w.hot_spot_id]
+        dock = next(k for k in problem.docks if k.id == d.dock)
+        for w in (s.waypoints[0], s.waypoints[-1]):
+            assert (w.lon, w.lat) == pytest.approx(dock.lonlat, abs=1e-7)
         for a, b in zip(s.path_xy, s.path_xy[1:], strict=False):
             seg = LineString([a, b]) if a != b else Point(a)
             for c, r in zones:

@@ -6,7 +6,9 @@ turns into OR-Tools search limits (`time_limit`, `solution_limit`) plus an optio
 
 Determinism: OR-Tools' routing search is single-threaded and deterministic, so a
 `MaxIterations` (or `NoImprovement`) stop gives the same plan for the same seed on any
-machine. A `MaxRuntime` stop is deterministic only up to how far the search gets within
+machine. Both also bound the number of search branches (see
+`planners.routing._branch_cap`), so a search that runs out of moves still stops. A
+`MaxRuntime` stop is deterministic only up to how far the search gets within
 the wall-clock budget, which depends on the machine's load.
 
 Examples

@@ -192,6 +192,7 @@ def _etas(
     policy: DispatchPolicy,
     airspace: Airspace | None,
     wind: Wind,
+    drone_k: int | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     """ETA of every unit and a reason code (index into `_REASONS`; 0 = feasible)."""
     n = len(snap.unit_ids)
@@ -223,7 +224,9 @@ def _etas(
                 battery_s=battery / 100.0 * policy.drone_endurance_s,
                 reserve_s=policy.drone_reserve_pct / 100.0 * policy.drone_endurance_s,
             )
-            d = drone_eta(fleet, target_xy, docks_xy=snap.docks_xy, airspace=airspace, wind=wind)
+            d = drone_eta(
+                fleet, target_xy, docks_xy=snap.docks_xy, airspace=airspace, wind=wind, k=drone_k
+            )
             eta[drones] = d.eta_s
             why[drones] = np.where(~np.isfinite(d.eta_s), 3, np.where(d.feasible, 0, 4))
     return eta, why
@@ -237,25 +240,32 @@ def recommend(
     airspace: Airspace | None = None,
     wind: Wind = Wind(),
     limit: int | None = None,
+    within_s: float | None = None,
 ) -> list[Recommendation]:
     """Units ranked for a point: feasible first, then by ETA (ties by snapshot order).
 
-    With `limit`, only that many are returned, but never fewer than every feasible unit
-    that meets the slowest tier (the multi-point call needs all of them).
+    `limit` keeps the best that many; `within_s` adds every feasible unit that arrives within
+    that time (the multi-point call needs all of them). With neither, every unit is ranked.
+    Drones beyond the best `limit` keep their straight-line ETA (a lower bound that cannot
+    make the list; `planners.eta.drone_eta`'s ``k``), which keeps no-fly detours cheap.
     """
     n = len(snap.unit_ids)
     if n == 0:
         return []
     target = snap.proj.to_xy([target_lonlat])[0]
-    eta, why = _etas(snap, target, policy, airspace, wind)
+    drone_k = limit if (limit is not None and within_s is None) else None
+    eta, why = _etas(snap, target, policy, airspace, wind, drone_k)
     ok = why == 0
     # Infeasible units sort after every feasible one: key = eta, shifted past any real ETA.
     key = np.where(ok, eta, 1e12 + np.where(np.isfinite(eta), eta, 1e11))
-    if limit is not None:
-        keep = max(limit, int(np.count_nonzero(ok & (eta <= policy.tiers_s[-1]))))
-        idx = np.argpartition(key, keep - 1)[:keep] if keep < n else np.arange(n)
-    else:
+    if limit is None and within_s is None:
         idx = np.arange(n)
+    else:
+        keep = limit or 0
+        if within_s is not None:
+            keep = max(keep, int(np.count_nonzero(ok & (eta <= within_s))))
+        keep = max(keep, 1)
+        idx = np.argpartition(key, keep - 1)[:keep] if keep < n else np.arange(n)
     idx = idx[np.lexsort((idx, key[idx]))]
     tiers = tier_of(np.where(np.isfinite(eta[idx]), eta[idx], 1e12), policy.tiers_s)
     ids, kinds = snap.unit_ids, snap.kinds

@@ -159,7 +159,9 @@ class Dispatcher:
     def invalidate(self) -> None:
         self._snapshot_at = -math.inf
 
-    async def recommendations(self, incident: Incident, *, limit: int = 50) -> list[Recommendation]:
+    async def recommendations(
+        self, incident: Incident, *, limit: int = 50, within_s: float | None = None
+    ) -> list[Recommendation]:
         _, airspace = await self.airspace()
         return recommend(
             self.snapshot(),
@@ -167,6 +169,7 @@ class Dispatcher:
             self.policy,
             airspace=airspace,
             limit=limit,
+            within_s=within_s,
         )
 
     # --- intake ---------------------------------------------------------------------------
@@ -214,7 +217,8 @@ class Dispatcher:
         incident = await self.store.get_incident(incident_id)
         if incident.state is not IncidentState.NEW:
             raise Conflict(f"incident {incident_id} is {incident.state.value}, not new")
-        recs = await self.recommendations(incident, limit=200)
+        # Everyone who can make the slowest tier, for the multi-point call and replacements.
+        recs = await self.recommendations(incident, limit=50, within_s=self.policy.tiers_s[-1])
         plan = plan_response(
             recs, category=incident.category, priority=incident.priority, policy=self.policy
         )

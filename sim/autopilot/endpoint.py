@@ -10,6 +10,7 @@ for missions, fences and rally points, and the parameter protocol.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -91,7 +92,7 @@ class _Upload:
     retries: int = 0
 
 
-class Endpoint:
+class Endpoint(asyncio.DatagramProtocol):
     """The MAVLink face of one :class:`Vehicle` on its own UDP socket.
 
     Parameters

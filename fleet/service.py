@@ -30,6 +30,7 @@ from fleet.settings import EMBEDDED_MQTT_PORT, Settings
 from fleet.state import LiveState
 from fleet.store.db import open_engine
 from fleet.store.repo import Store
+from fleet.zones import ZoneWatch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ _MQTT_EVENT_PREFIXES = (
     "warning.",
     "unit.offline",
     "unit.online",
+    "unit.left_zone",
+    "unit.back_in_zone",
+    "unit.on_scene",
     "patrol.",
 )
 
@@ -230,10 +234,20 @@ class Coordinator:
                 self.events.publish("units.updated", {"units": [u.to_dict() for u in changed]})
 
     async def _watch(self) -> None:
-        """Offline sweep and gauges, once a second."""
+        """Offline sweep, fence watch and gauges, once a second."""
         was_connected = False
+        zones = ZoneWatch(
+            store=self.store,
+            state=self.state,
+            events=self.events,
+            warn_distance_m=self.settings.nofly_warn_distance_m,
+        )
         while True:
             await asyncio.sleep(1.0)
+            try:
+                await zones.check()
+            except Exception:  # a fence-watch failure must not stop the offline sweep
+                log.exception("zones.check.failed")
             for live in self.state.sweep_offline():
                 self.events.publish("unit.offline", live.to_dict())
             self.metrics.units_online.set(self.state.online_count())

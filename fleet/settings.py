@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     nofly_margin_m: float = Field(
         default=20.0, ge=0, description="Safety margin kept from every no-fly zone."
     )
+    nofly_warn_distance_m: float = Field(
+        default=150.0, ge=0, description="A drone this close to a no-fly zone raises an event."
+    )
     warning_timeout_s: float = Field(
         default=10.0, gt=0, description="Time the payload companion has to accept a warning."
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from api.deps import CoordinatorDep, Dispatcher, Viewer
 from api.schemas import IncidentCreate, IncidentPublic, IncidentsPublic, IncidentStateChange
 from fleet.errors import MalformedProblem
-from fleet.types import IncidentState
+from fleet.types import TERMINAL_INCIDENT_STATES, IncidentState
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
@@ -86,6 +86,8 @@ async def change_state(
     incident_id: str, body: IncidentStateChange, c: CoordinatorDep, who: Dispatcher
 ) -> IncidentPublic:
     incident = await c.store.transition_incident(who, incident_id, body.state, note=body.note)
+    if incident.state in TERMINAL_INCIDENT_STATES and c.dispatcher is not None:
+        c.dispatcher.request_replan()  # its units are free again
     out = IncidentPublic.from_domain(incident)
     c.events.publish(f"incident.{incident.state.value}", _event(out))
     return out

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from shapely.geometry import shape
 
 from fleet.dispatch.policy import (
     DispatchPolicy,
@@ -28,6 +29,7 @@ from fleet.dispatch.policy import (
     plan_response,
     recommend,
 )
+from fleet.dispatch.redeploy import Move, Post, redeploy
 from fleet.domain import Incident, Principal
 from fleet.drones import DroneService
 from fleet.errors import Conflict, NotFound, PatrolfleetError
@@ -93,6 +95,9 @@ class Dispatcher:
         self._airspace_at = -math.inf
         self.responses: dict[str, ResponseRecord] = {}
         self._tg: asyncio.TaskGroup | None = None
+        self._replan = asyncio.Event()
+        self.post_of: dict[str, str] = {}  # unit -> standby post it was last sent to
+        self.last_replan_ms: float | None = None
 
     # --- snapshot -----------------------------------------------------------------------
 
@@ -195,6 +200,7 @@ class Dispatcher:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
+            tg.create_task(self._replanner(), name="dispatch.replanner")
             while True:
                 incident_id = await self._queue.get()
                 tg.create_task(self._respond_safely(incident_id), name=f"dispatch[{incident_id}]")
@@ -209,6 +215,79 @@ class Dispatcher:
             )
         except Exception:
             log.exception("dispatch.crashed", extra={"incident_id": incident_id})
+
+    # --- dynamic re-deployment ---------------------------------------------------------
+
+    def request_replan(self) -> None:
+        """Units were pulled away or came back: re-plan the standby posts soon."""
+        self._replan.set()
+
+    async def _replanner(self) -> None:
+        while True:
+            await self._replan.wait()
+            await asyncio.sleep(0.5)  # one re-plan for a burst of changes
+            self._replan.clear()
+            try:
+                await self.replan_posts()
+            except Exception:
+                log.exception("dispatch.replan.failed")
+
+    async def _posts(self) -> list[Post]:
+        """Standby posts are the active checkpoint zones; each weighs 1 plus the incidents
+        of the last 30 days within 500 m at this hour of the day (so posts follow the
+        incident history by hour)."""
+        checkpoints = await self.store.list_fences(kind=FenceKind.CHECKPOINT, active=True)
+        if not checkpoints:
+            return []
+        now = datetime.now(UTC)
+        history, _ = await self.store.list_incidents(since=now - timedelta(days=30), limit=100_000)
+        same_hour = [i for i in history if i.created_at.hour == now.hour]
+        lons = np.array([i.lon for i in same_hour])
+        lats = np.array([i.lat for i in same_hour])
+        posts = []
+        for fence in checkpoints:
+            centre = shape(fence.geometry).centroid
+            near = (
+                int(np.count_nonzero(haversine_m(centre.x, centre.y, lons, lats) <= 500))
+                if len(lons)
+                else 0
+            )
+            weight = float(fence.properties.get("weight", 1.0)) + near
+            posts.append(Post(fence.id, centre.x, centre.y, weight))
+        return posts
+
+    async def replan_posts(self) -> list[Move]:
+        """Send idle ground units to the standby posts that matter most (warm start)."""
+        posts = await self._posts()
+        if not posts:
+            return []
+        started = time.perf_counter()
+        self.invalidate()
+        moves = redeploy(self.snapshot(), posts, self.policy, previous=self.post_of)
+        self.last_replan_ms = 1000 * (time.perf_counter() - started)
+        lonlat = {p.id: (p.lon, p.lat) for p in posts}
+        for m in moves:
+            await self.outbox.submit(
+                DISPATCH,
+                m.unit_id,
+                "reposition",
+                {
+                    "post_id": m.post_id,
+                    "lon": lonlat[m.post_id][0],
+                    "lat": lonlat[m.post_id][1],
+                    "eta_s": round(m.eta_s),
+                },
+                timeout_s=self.settings.command_timeout_s,
+            )
+            self.post_of[m.unit_id] = m.post_id
+        self.events.publish(
+            "dispatch.redeployed",
+            {
+                "moves": [{"unit_id": m.unit_id, "post_id": m.post_id} for m in moves],
+                "computed_ms": round(self.last_replan_ms, 1),
+            },
+        )
+        return moves
 
     # --- the response -------------------------------------------------------------------
 
@@ -338,6 +417,8 @@ class Dispatcher:
             )
             if cmd.status is CommandStatus.ACKED:
                 await self.store.set_assignment_status(DISPATCH, assignment.id, "accepted")
+                self.post_of.pop(unit_id, None)
+                self.request_replan()  # a unit left its post: close the hole
                 await self._advance(incident.id, IncidentState.EN_ROUTE)
                 self.events.publish(
                     "assignment.accepted",
@@ -549,6 +630,7 @@ class Dispatcher:
         ]
         if not active:
             raise NotFound(f"{unit_id} is not assigned to {incident_id}")
+        self.request_replan()
         for a in active:
             await self.store.set_assignment_status(actor, a.id, "released")
         await self.outbox.submit(

@@ -11,10 +11,11 @@ import httpx
 import numpy as np
 
 from fleet.dispatch.policy import DISPATCH_DELAY_S, GROUND_SPEED_MPS
+from fleet.domain import SYSTEM
 from fleet.mqtt.client import BrokerAddress
 from fleet.settings import Settings
 from fleet.state import haversine_m
-from fleet.types import IncidentState, UnitKind
+from fleet.types import FenceKind, IncidentState, UnitKind
 from sim.units import GroundFleet, SimUnit, run_ground_fleet
 from tests.fleet.drone_rig import drone_rig
 from tests.helpers import wait_for
@@ -191,3 +192,79 @@ async def _acked_warning(c, incident_id: str):  # type: ignore[no-untyped-def]
         if x.channel == "payload" and x.status.value == "acked"
     ]
     return cmds or None
+
+
+async def test_units_pulled_to_an_incident_leave_posts_that_are_refilled_within_2_s(
+    live_api: LiveApi, mqtt_url: str
+) -> None:
+    c = live_api.coordinator
+    c.settings.dispatch_ack_timeout_s = 2.0
+    posts = []
+    for i, (de, dn) in enumerate([(-600, 0), (600, 0), (0, 600)]):
+        lon = CENTRE[0] + de / (111_320 * math.cos(math.radians(CENTRE[1])))
+        lat = CENTRE[1] + dn / 111_320
+        d = 0.0005
+        posts.append(
+            await c.store.create_fence(
+                SYSTEM,
+                name=f"post-{i}",
+                kind=FenceKind.CHECKPOINT,
+                geometry={
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [lon - d, lat - d],
+                            [lon + d, lat - d],
+                            [lon + d, lat + d],
+                            [lon - d, lat + d],
+                            [lon - d, lat - d],
+                        ]
+                    ],
+                },
+            )
+        )
+    units = [place(i, 150 + 120 * i, "car") for i in range(6)]
+    fleet = GroundFleet(mqtt_url=mqtt_url, root=c.settings.mqtt_root, units=units, interval_s=0.5)
+    await fleet.register(live_api.base_url, live_api.tokens[max(live_api.tokens)])
+    redeployed: list[dict] = []  # type: ignore[type-arg]
+    c.events.add_listener(
+        lambda e: redeployed.append(e.data) if e.type == "dispatch.redeployed" else None
+    )
+    async with run_ground_fleet(fleet):
+        await wait_for(
+            lambda: all(
+                c.state.get(u.unit_id)
+                and c.state.get(u.unit_id).on_duty
+                and c.state.get(u.unit_id).online
+                for u in units
+            ),
+            timeout_s=10,
+        )
+        async with live_api.client(max(live_api.tokens)) as http:
+            r = await http.post(
+                "/v1/incidents",
+                json={
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": list(CENTRE)},
+                    "properties": {"category": "theft", "priority": 3},
+                },
+            )
+            incident_id = r.json()["id"]
+            await wait_for(lambda: redeployed, timeout_s=10)
+        assert redeployed[0]["computed_ms"] < 2000
+        busy = {
+            a.unit_id
+            for a in await c.store.list_assignments(incident_id=incident_id)
+            if a.status == "accepted"
+        }
+        assert busy
+        manned = {post for unit, post in c.dispatcher.post_of.items() if unit not in busy}
+        assert manned == {p.id for p in posts}  # every post has an idle unit on its way
+        await wait_for(
+            lambda: all(
+                any(m["kind"] == "reposition" for m in u.commands)
+                for u in units
+                if c.dispatcher.post_of.get(u.unit_id)
+            ),
+            timeout_s=5,
+        )

@@ -198,3 +198,56 @@ async def test_a_command_recorded_before_a_crash_is_sent_after_the_restart(
                 break
         sent = await wait_for(lambda: _status_is(second, cmd.id, CommandStatus.SENT))
         assert sent.attempts == 1
+
+
+async def test_leaving_the_patrol_zone_and_nearing_a_no_fly_zone_raise_one_event_each(
+    service: Coordinator, client: aiomqtt.Client
+) -> None:
+    from fleet.types import FenceKind
+
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[24.90, 60.10], [24.95, 60.10], [24.95, 60.15], [24.90, 60.15], [24.90, 60.10]]
+        ],
+    }
+    zone = await service.store.create_fence(
+        SYSTEM, name="Kallio", kind=FenceKind.PATROL_ZONE, geometry=square
+    )
+    nofly = {
+        "type": "Polygon",
+        "coordinates": [
+            [[25.00, 60.10], [25.01, 60.10], [25.01, 60.11], [25.00, 60.11], [25.00, 60.10]]
+        ],
+    }
+    await service.store.create_fence(
+        SYSTEM, name="Parliament", kind=FenceKind.NO_FLY, geometry=nofly
+    )
+    await service.store.create_unit(SYSTEM, kind=UnitKind.FOOT, unit_id="f-1", home_zone_id=zone.id)
+    await service.register_unit_live("f-1")
+    await add_unit(service, "d-1", UnitKind.DRONE)
+    seen: list[tuple[str, str]] = []
+    service.events.add_listener(
+        lambda e: (
+            seen.append((e.type, e.data.get("unit_id", "")))
+            if e.type in {"unit.left_zone", "unit.back_in_zone", "drone.near_no_fly"}
+            else None
+        )
+    )
+    for lon in (24.92, 24.96, 24.97, 24.93):  # in, out, still out, back in
+        await client.publish(
+            service.topics.telemetry("f-1"), json.dumps({"lon": lon, "lat": 60.12})
+        )
+        await client.publish(
+            service.topics.telemetry("d-1"),
+            json.dumps({"lon": 24.9995 if lon == 24.96 else 24.98, "lat": 60.105}),
+        )
+        await asyncio.sleep(1.2)
+    await wait_for(lambda: ("unit.back_in_zone", "f-1") in seen, timeout_s=5)
+    assert [s for s in seen if s[1] == "f-1"] == [
+        ("unit.left_zone", "f-1"),
+        ("unit.back_in_zone", "f-1"),
+    ]
+    assert seen.count(("drone.near_no_fly", "d-1")) == 1
+    entries, _ = await service.store.list_audit(action="unit.left_zone")
+    assert entries and entries[0].target_id == "f-1"

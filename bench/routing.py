@@ -148,10 +148,10 @@ def solve_ortools(
     t0 = time.perf_counter()
     outs = [_solve_one(j) for j in jobs] if pool is None else list(pool.map(_solve_one, jobs))
     elapsed = time.perf_counter() - t0
-    found = [(o, k) for k, o in enumerate(outs) if o[0] is not None]
+    found = [(o[0], o[1], k) for k, o in enumerate(outs) if o[0] is not None]
     if not found:
         return {"distance": None, "vehicles": None, "seconds": round(elapsed, 2)}
-    (dist, used, _), k = min(found, key=lambda t: t[0][0])
+    dist, used, k = min(found)
     return {
         "distance": dist / 10,
         "vehicles": used,

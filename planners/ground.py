@@ -416,7 +416,7 @@ class GroundPlan:
                 }
             )
             for stop in stops:
-                h = spots[stop["hot_spot"]]
+                h = spots[str(stop["hot_spot"])]
                 features.append(_point(h, {"kind": "stop", "unit": unit.id, **stop}))
         for hid in self.plan.dropped:
             features.append(_point(spots[hid], {"kind": "dropped", "hot_spot": hid}))

@@ -99,6 +99,8 @@ def read_osm(path: str | os.PathLike[str]) -> OsmRoads:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for way in fp:
+            if not isinstance(way, osmium.osm.Way):
+                continue
             refs: list[int] = []
             for n in way.nodes:
                 if not n.location.valid():

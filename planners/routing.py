@@ -55,7 +55,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
 
@@ -124,10 +123,6 @@ class _Model:
     allowed: dict[int, list[int]]  # visit index -> vehicles allowed (absent: all)
     excluded: list[int]  # visit indices left out (optional, no vehicle has the skills)
     big_penalty: int | None
-
-
-def _node_matrix(m: npt.NDArray[np.int64], node_loc: npt.NDArray[np.intp]) -> list[list[int]]:
-    return m[np.ix_(node_loc, node_loc)].tolist()  # type: ignore[no-any-return]
 
 
 def _build(problem: RoutingProblem, seed: int, params: RoutingParams) -> _Model:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "FirstOf",
@@ -69,7 +69,7 @@ class SearchLimits:
     def combine(self, other: SearchLimits) -> SearchLimits:
         """The tighter of both, field by field (stop at whichever limit is hit first)."""
 
-        def tight(a, b):  # type: ignore[no-untyped-def]
+        def tight(a: Any, b: Any) -> Any:
             if a is None:
                 return b
             if b is None:

@@ -37,6 +37,7 @@ from fleet.control.mission import mission_items
 from fleet.domain import MISSION_ACTIVE, SYSTEM, Command, Fence, Mission, MissionWaypoint, Principal
 from fleet.errors import (
     CommandRejected,
+    CommandTimeout,
     Conflict,
     DroneUnavailable,
     FleetError,
@@ -135,9 +136,7 @@ def _translate(exc: control_errors.FleetError, unit_id: str) -> FleetError:
     if isinstance(exc, control_errors.CommandRejected):
         return CommandRejected(detail, drone_id=unit_id, result=exc.result.value)
     if isinstance(exc, control_errors.CommandTimeout):
-        err = LinkLost(detail, drone_id=unit_id)
-        err.type = "command-timeout"  # type: ignore[misc]
-        return err
+        return CommandTimeout(detail, drone_id=unit_id)
     return FleetError(detail, drone_id=unit_id)
 
 

@@ -13,6 +13,7 @@
     ├── FleetError
     │   ├── DroneUnavailable
     │   ├── CommandRejected
+    │   ├── CommandTimeout
     │   └── LinkLost
     ├── MessagingError
     │   ├── PayloadInvalid
@@ -34,6 +35,7 @@ from planners.errors import Infeasible, MalformedProblem, PlanningError
 __all__ = [
     "AuthError",
     "CommandRejected",
+    "CommandTimeout",
     "ConfigError",
     "Conflict",
     "DroneUnavailable",
@@ -120,6 +122,12 @@ class CommandRejected(FleetError):
     status = 502
     type = "command-rejected"
     title = "Command rejected by the vehicle"
+
+
+class CommandTimeout(FleetError):
+    status = 504
+    type = "command-timeout"
+    title = "No answer from the vehicle in time"
 
 
 class LinkLost(FleetError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from fleet.store import patrol_rows  # noqa: F401  (registers the patrol tables)
 from fleet.store.models import Base
 
 target_metadata = Base.metadata

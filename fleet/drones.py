@@ -304,10 +304,11 @@ class DroneService:
         mission = await self.store.get_mission(drone.mission_id)
         if mission.status != "running":
             return
-        flown = {i for i in mission.reached} | {mission.current_item}
-        # Every positional item reached (or the last item current): the sortie is complete.
-        done = mission.current_item >= mission.total_items - 1 or len(flown) >= len(
-            mission.waypoints
+        # Complete when the last waypoint was reached (the RTL item after it, if any, is
+        # the way home) or the autopilot had moved on to the last item.
+        last_waypoint = mission.total_items - 1 - (1 if mission.return_home else 0)
+        done = mission.current_item >= mission.total_items - 1 or (
+            bool(mission.reached) and max(mission.reached) >= last_waypoint
         )
         if done:
             mission = await self.store.update_mission(mission.id, status="completed", actor=SYSTEM)

@@ -14,7 +14,6 @@ in ``out_dir``, so a tester can listen to what the drone said.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import shutil
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from fleet.mqtt.topics import TopicKind, Topics
+from sim._background import in_background
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +146,5 @@ class PayloadCompanion:
 @asynccontextmanager
 async def run_companion(companion: PayloadCompanion) -> AsyncIterator[PayloadCompanion]:
     """Run a companion in the background until the block ends; it is subscribed on entry."""
-    started = asyncio.Event()
-    task = asyncio.create_task(companion.run(started), name="sim.payload")
-    try:
-        async with asyncio.timeout(10):
-            await started.wait()
+    async with in_background(companion.run, name="sim.payload"):
         yield companion
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

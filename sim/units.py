@@ -8,7 +8,6 @@ topics and its own behaviour (speed by kind, whether and how fast it answers).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import random
@@ -23,6 +22,7 @@ import aiomqtt
 import httpx
 
 from fleet.mqtt.topics import TopicKind, Topics
+from sim._background import in_background
 
 # Moving speeds (m/s) of the simulated units, by kind.
 SPEED_MPS = {"car": 10.0, "motorbike": 11.0, "bicycle": 5.0, "foot": 1.6, "team": 1.5, "boat": 8.0}
@@ -143,16 +143,8 @@ class GroundFleet:
 @asynccontextmanager
 async def run_ground_fleet(fleet: GroundFleet) -> AsyncIterator[GroundFleet]:
     """Run the fleet in the background until the block ends; it is on duty on entry."""
-    started = asyncio.Event()
-    task = asyncio.create_task(fleet.run(started), name="sim.units")
-    try:
-        async with asyncio.timeout(15):
-            await started.wait()
+    async with in_background(fleet.run, name="sim.units"):
         yield fleet
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def scatter(

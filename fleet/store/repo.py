@@ -90,6 +90,19 @@ def _unit(row: UnitRow) -> Unit:
     )
 
 
+def _position(row: PositionRow) -> Position:
+    return Position(
+        unit_id=row.unit_id,
+        at=row.at,
+        lon=row.lon,
+        lat=row.lat,
+        alt_m=row.alt_m,
+        speed_mps=row.speed_mps,
+        heading_deg=row.heading_deg,
+        battery_pct=row.battery_pct,
+    )
+
+
 def _dock(row: DockRow) -> Dock:
     return Dock(
         id=row.id,
@@ -551,19 +564,7 @@ class Store:
                 .order_by(PositionRow.at.desc(), PositionRow.id.desc())
                 .limit(limit)
             )
-            return [
-                Position(
-                    unit_id=r.unit_id,
-                    at=r.at,
-                    lon=r.lon,
-                    lat=r.lat,
-                    alt_m=r.alt_m,
-                    speed_mps=r.speed_mps,
-                    heading_deg=r.heading_deg,
-                    battery_pct=r.battery_pct,
-                )
-                for r in rows.all()
-            ]
+            return [_position(r) for r in rows.all()]
 
     async def last_positions(self) -> dict[str, Position]:
         """The newest stored position of every unit (seeds the live state after a restart)."""
@@ -574,19 +575,7 @@ class Store:
         )
         async with self._sessions() as s:
             rows = await s.scalars(select(PositionRow).join(newest, PositionRow.id == newest.c.id))
-            return {
-                r.unit_id: Position(
-                    unit_id=r.unit_id,
-                    at=r.at,
-                    lon=r.lon,
-                    lat=r.lat,
-                    alt_m=r.alt_m,
-                    speed_mps=r.speed_mps,
-                    heading_deg=r.heading_deg,
-                    battery_pct=r.battery_pct,
-                )
-                for r in rows.all()
-            }
+            return {r.unit_id: _position(r) for r in rows.all()}
 
     # --- incidents ----------------------------------------------------------------------
 

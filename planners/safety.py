@@ -50,6 +50,10 @@ def path_violations(
     anchors += [p for z in zones for p in z.polygon[:1]]
     proj = Projection.centred_on(anchors)
     xy = proj.to_xy(list(path))
+    # Drop repeated points: a zero-length LineString intersects nothing in GEOS.
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = np.any(np.diff(xy, axis=0) != 0, axis=1)
+    xy = xy[keep]
     geom = Point(xy[0]) if len(xy) == 1 else LineString(xy)
     hits = []
     for zone in zones:

@@ -52,11 +52,13 @@ def test_a_path_passed_by_the_check_never_touches_a_zone(
     zs: list[NoFlyZone], path: list[tuple[float, float]]
 ) -> None:
     hits = set(path_violations([lonlat(p) for p in path], zs))
-    line = LineString(path)
+    line = LineString(path) if len(set(path)) > 1 else Point(path[0])
     for z in zs:
         if z.id not in hits:
-            # Distances in the test's own projection: allow for the projections differing.
-            assert not line.intersects(true_shape(z))
+            # The test measures in its own projection, the check in one centred elsewhere:
+            # a path grazing an edge may land a millimetre either side, so look for a real
+            # crossing (into the zone shrunk by 1 cm).
+            assert not line.intersects(true_shape(z).buffer(-0.01))
         else:
             assert line.distance(true_shape(z)) < 5.0  # refused only when it (nearly) touches
 

@@ -268,7 +268,12 @@ def main(argv: list[str]) -> int:
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     try:
         for f in files:
-            inst = read_solomon(f)
+            try:
+                inst = read_solomon(f)
+            except ValueError:
+                # The folder also holds e.g. LICENSE.vroom-scripts.txt.
+                print(f"bench routing: skipping {f.name}: not a Solomon instance", file=sys.stderr)
+                continue
             if inst.name not in bks:
                 print(f"bench routing: {inst.name} missing from {bks_path}", file=sys.stderr)
                 return 2
@@ -298,6 +303,9 @@ def main(argv: list[str]) -> int:
         if pool is not None:
             pool.shutdown()
 
+    if not rows:
+        print(f"bench routing: no Solomon instance in {folder}", file=sys.stderr)
+        return 2
     out: dict[str, object] = {
         "benchmark": "routing",
         "time_limit_s": args.time_limit,

@@ -44,3 +44,12 @@ def test_missing_instance_folder_fails_fast_with_a_message(
     assert bench.main(["--instances", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert bench.main(["--instances", str(SOLOMON), "--glob", "X*.txt"]) == 2
+
+
+def test_files_that_are_not_instances_are_skipped_not_fatal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "LICENSE.txt").write_text("BSD-2-Clause\n")
+    assert bench.main(["--instances", str(tmp_path), "--bks", "../shared/data/vrp/bks.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "skipping LICENSE.txt" in err and "no Solomon instance" in err

@@ -18,6 +18,7 @@ from api.routes import (
     fences,
     health,
     incidents,
+    patrols,
     stream,
     units,
 )
@@ -43,7 +44,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, units, drones, incidents, dispatch, fences, commands, admin, stream):
+    for module in (
+        health,
+        units,
+        drones,
+        incidents,
+        dispatch,
+        fences,
+        commands,
+        admin,
+        stream,
+        patrols,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

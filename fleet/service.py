@@ -26,9 +26,11 @@ from fleet.mqtt.broker import embedded_broker
 from fleet.mqtt.client import BrokerAddress, Bus
 from fleet.mqtt.topics import TopicKind, Topics
 from fleet.outbox import Outbox
+from fleet.patrols.service import PatrolService
 from fleet.settings import EMBEDDED_MQTT_PORT, Settings
 from fleet.state import LiveState
 from fleet.store.db import open_engine
+from fleet.store.patrols import PatrolStore
 from fleet.store.repo import Store
 from fleet.zones import ZoneWatch
 
@@ -72,6 +74,7 @@ class Coordinator:
     payload_outbox: Outbox
     drones: DroneService | None = None
     dispatcher: Dispatcher | None = None
+    patrols: PatrolService | None = None
     started_at: float = field(default_factory=time.monotonic)
     inbound_handlers: dict[TopicKind, InboundHandler] = field(default_factory=dict)
 
@@ -366,6 +369,15 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             outbox=outbox,
             drones=coordinator.drones,
         )
+        coordinator.patrols = PatrolService(
+            settings=settings,
+            store=store,
+            patrols=PatrolStore(engine),
+            state=state,
+            events=events,
+            outbox=outbox,
+            drones=coordinator.drones,
+        )
         events.add_listener(coordinator._mirror_event)
         await outbox.load_unfinished()
         await payload_outbox.load_unfinished()
@@ -383,6 +395,7 @@ async def run(settings: Settings) -> AsyncIterator[Coordinator]:
             if coordinator.drones is not None:
                 tasks.append(tg.create_task(coordinator.drones.run(), name="fleet.drones"))
             tasks.append(tg.create_task(coordinator.dispatcher.run(), name="fleet.dispatch"))
+            tasks.append(tg.create_task(coordinator.patrols.run(), name="fleet.patrols"))
             # Strict on the first connect only briefly: the service starts (and /readyz says
             # why it is not ready) even when the broker is down; the bus keeps retrying.
             with contextlib.suppress(TimeoutError):

@@ -145,6 +145,9 @@ class Endpoint(asyncio.DatagramProtocol):
     # ------------------------------------------------------------ DatagramProtocol
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        # announce ourselves at once, as PX4 does at boot; the schedule then staggers
+        self._send_stream(MSG_HEARTBEAT)
+        self._send_stream(MSG_GLOBAL_POSITION_INT)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None

@@ -31,6 +31,14 @@ class Recorder:
             e for e in self.events if isinstance(e, kind) and (sysid is None or e.sysid == sysid)
         ]
 
+    def modes_since(self, index: int, sysid: int) -> set[str]:
+        """Flight modes in the snapshots after ``events[index]``: transient modes count too."""
+        return {
+            e.flight_mode
+            for e in self.events[index:]
+            if isinstance(e, Telemetry) and e.sysid == sysid
+        }
+
     def latest(self, sysid: int) -> Telemetry | None:
         tel = self.of(Telemetry, sysid)
         return tel[-1] if tel else None

@@ -133,12 +133,12 @@ async def test_injected_fence_breach_makes_the_drone_return_and_the_link_sees_it
         tuple(GeoPoint(*_offset(home.lat_deg, home.lon_deg, n, e)) for n, e in corners)
     )
     await rig.links.upload_geofence(1, Geofence(keep_in=keep_in))
+    n0 = len(rig.rec.events)
     rig.swarm.drone(1).fence_breach()
     await rig.rec.wait_for(
         lambda: (
             any("Geofence" in s.text for s in rig.rec.of(StatusText, 1))
-            and (t := rig.rec.latest(1)) is not None
-            and t.flight_mode == "RETURN_TO_LAUNCH"
+            and "RETURN_TO_LAUNCH" in rig.rec.modes_since(n0, 1)
         )
     )
     breach = next(s for s in rig.rec.of(StatusText, 1) if "Geofence" in s.text)
@@ -229,31 +229,38 @@ async def test_abort_holds_then_returns_home(rig) -> None:
             > 100
         )
     )
+    n0 = len(rig.rec.events)
     out = await rig.links.abort(1)
     assert out.command == "abort"
-    await rig.rec.wait_for(lambda: rig.rec.latest(1).flight_mode == "RETURN_TO_LAUNCH")
+    await rig.rec.wait_for(lambda: "RETURN_TO_LAUNCH" in rig.rec.modes_since(n0, 1))
 
 
-async def test_low_battery_makes_the_drone_return(rig) -> None:
-    home = await _airborne(rig, 2)
-    lat, lon = _offset(home.lat_deg, home.lon_deg, 0, 200)
-    await rig.links.goto(2, lon_deg=lon, lat_deg=lat, alt_m=20.0)
-    await rig.rec.wait_for(
-        lambda: (
-            _dist_m(
-                home.lat_deg, home.lon_deg, rig.rec.latest(2).lat_deg, rig.rec.latest(2).lon_deg
+async def test_low_battery_makes_the_drone_return(
+    open_rig: Callable[..., AbstractAsyncContextManager],
+) -> None:
+    # 5x: between BAT_CRIT_THR (7%, return) and BAT_EMERGEN_THR (5%, land) lie ~30 s of
+    # flight, which at 20x could pass between two 1 Hz heartbeats
+    async with open_rig(1, time_scale=5.0) as rig:
+        home = await _airborne(rig, 1)
+        lat, lon = _offset(home.lat_deg, home.lon_deg, 0, 200)
+        await rig.links.goto(1, lon_deg=lon, lat_deg=lat, alt_m=20.0)
+        await rig.rec.wait_for(
+            lambda: (
+                _dist_m(
+                    home.lat_deg, home.lon_deg, rig.rec.latest(1).lat_deg, rig.rec.latest(1).lon_deg
+                )
+                > 60
             )
-            > 100
         )
-    )
-    rig.swarm.drone(2).drain_battery(6.0)
-    await rig.rec.wait_for(
-        lambda: (
-            rig.rec.latest(2).flight_mode == "RETURN_TO_LAUNCH"
-            and rig.rec.latest(2).battery_pct <= 7.0
-            and any("battery" in s.text for s in rig.rec.of(StatusText, 2))
+        n0 = len(rig.rec.events)
+        rig.swarm.drone(1).drain_battery(6.8)
+        await rig.rec.wait_for(
+            lambda: (
+                "RETURN_TO_LAUNCH" in rig.rec.modes_since(n0, 1)
+                and any(t.battery_pct <= 7.0 for t in rig.rec.of(Telemetry, 1))
+                and any("battery critical" in s.text for s in rig.rec.of(StatusText, 1))
+            )
         )
-    )
 
 
 async def test_refused_command_raises_command_rejected_with_the_result(rig) -> None:

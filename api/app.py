@@ -13,11 +13,13 @@ from api.deps import TokenCache
 from api.routes import (
     admin,
     commands,
+    console,
     dispatch,
     drones,
     fences,
     health,
     incidents,
+    map,
     patrols,
     stream,
     units,
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         commands,
         admin,
         stream,
+        map,
+        console,
         patrols,
     ):
         app.include_router(module.router)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 STATION_TOLERANCE_M = 40.0  # on station: within the orbit radius plus this
 CLIMB_RATE_MPS = 3.0
 _TICK_S = 0.2
-_LATENCY_WALL_S = 3.0  # take-off and orbit commands, acks, telemetry: wall time, not plan time
+_LATENCY_WALL_S = 1.0  # take-off and orbit commands, acks, telemetry: wall time, not plan time
 _MARGIN_PCT = 2.0  # battery kept in hand on top of the reserve when deciding to leave
 
 
@@ -149,6 +149,8 @@ class OverwatchRun:
     _gap_s: float = 0.0
     _longest_gap_s: float = 0.0
     _first_arrival: float | None = None
+    _refusals: dict[str, str] = field(default_factory=dict)
+    _transit_s: float = 0.0  # longest launch-to-on-station time measured so far (plan s)
 
     @property
     def actor(self) -> Principal:
@@ -232,7 +234,7 @@ class OverwatchRun:
 
     async def _launch_next(self, exclude: str | None) -> str | None:
         """Launch the next drone of the rotation that is on the ground and can make it."""
-        lon, lat, radius = self._station()
+        lon, lat, _ = self._station()
         candidates = sorted(
             (uid for uid, slot in self.slots.items() if slot.role == "idle" and uid != exclude),
             key=lambda u: (self.slots[u].used, self.op.drones.index(u)),
@@ -242,28 +244,28 @@ class OverwatchRun:
             if d is None or not d.link_up or d.in_air:
                 continue
             try:
-                here = self.drones.position(uid)
-                # There, a handover's overlap on station, and home with the reserve.
-                self.drones.check_energy(
-                    uid,
-                    [here, (lon, lat), self.drones.home(uid)],
-                    speed_mps=self.settings.drone_cruise_speed_mps,
-                    hover_s=float(self.op.plan.get("handover_s", 0.0)) + 60.0,
-                )
-                await self.drones.orbit(
+                # fly_to takes off, checks fences and the battery (there, a handover's
+                # overlap on station, and home with the reserve); the orbit starts on arrival,
+                # since an autopilot refuses an orbit before it is airborne.
+                await self.drones.fly_to(
                     self.actor,
                     uid,
                     lon=lon,
                     lat=lat,
-                    radius_m=radius,
-                    velocity_mps=5.0,
                     alt_m=self.op.alt_m,
+                    hover_s=float(self.op.plan.get("handover_s", 0.0)) + 60.0,
                     correlation_id=self.op.id,
                 )
             except PatrolfleetError as exc:
-                self.refused.append({"drone_id": uid, "reason": f"{exc.type}: {exc.detail}"})
-                self._publish("refused", {"drone_id": uid, "reason": exc.detail})
+                reason = f"{exc.type}: {exc.detail}"
+                if self._refusals.get(uid) != reason:  # report a refusal once, not per tick
+                    self._refusals[uid] = reason
+                    self.refused.append({"drone_id": uid, "reason": reason})
+                    self._publish("refused", {"drone_id": uid, "reason": exc.detail})
+                if d.in_air or (self.drones.drones[uid].in_air):
+                    await self._release(uid, "launch failed", None)
                 continue
+            self._refusals.pop(uid, None)
             slot = self.slots[uid]
             slot.role, slot.launched_plan_s, slot.arrived_plan_s = "transit", self.plan_now(), None
             slot.used += 1
@@ -277,6 +279,23 @@ class OverwatchRun:
             self._publish("launched", {"drone_id": uid, "battery_pct": self._battery(uid)})
             return uid
         return None
+
+    async def _orbit(self, uid: str) -> None:
+        """Circle the station (best effort: holding over its centre covers it as well)."""
+        lon, lat, radius = self._station()
+        try:
+            await self.drones.orbit(
+                self.actor,
+                uid,
+                lon=lon,
+                lat=lat,
+                radius_m=radius,
+                velocity_mps=5.0,
+                alt_m=self.op.alt_m,
+                correlation_id=self.op.id,
+            )
+        except PatrolfleetError as exc:
+            log.info("overwatch.orbit.refused", extra={"drone_id": uid, "detail": exc.detail})
 
     async def _release(self, uid: str, why: str, relief: str | None) -> None:
         slot = self.slots[uid]
@@ -336,7 +355,9 @@ class OverwatchRun:
                 for uid, slot in self.slots.items():
                     if slot.role == "transit" and self._on_station(uid):
                         slot.role, slot.arrived_plan_s = "on_station", now
+                        self._transit_s = max(self._transit_s, now - slot.launched_plan_s)
                         self._publish("on_station", {"drone_id": uid})
+                        await self._orbit(uid)
                     elif slot.role == "returning":
                         d = self.drones.drones.get(uid)
                         if d is not None and not d.in_air:
@@ -350,15 +371,20 @@ class OverwatchRun:
                     key=lambda u: self.slots[u].arrived_plan_s or 0.0,
                 )
                 in_transit = [u for u in active if self.slots[u].role == "transit"]
-                if len(on_station) >= 2:
-                    # The relief is on station: the old one goes home.
-                    await self._release(on_station[0], "relieved", on_station[-1])
-                    continue
                 if not on_station:
                     continue
                 cur = on_station[0]
                 arrived = self.slots[cur].arrived_plan_s or now
                 leave_in = min(self._must_leave_in_s(cur), arrived + on_station_plan - now)
+                if len(on_station) >= 2:
+                    # The relief is on station: the old one goes home after the handover
+                    # overlap (or at once when its battery says so). Releasing it earlier
+                    # would waste the battery it still has on station.
+                    relief = on_station[-1]
+                    overlap = now - (self.slots[relief].arrived_plan_s or now)
+                    if overlap >= handover_s or leave_in <= 0:
+                        await self._release(cur, "relieved", relief)
+                    continue
                 if leave_in <= 0:
                     # Safety first: leave even without a relief (the gap is measured).
                     await self._release(
@@ -366,9 +392,13 @@ class OverwatchRun:
                     )
                     continue
                 if not in_transit:
+                    # Launch so the relief arrives a handover before the current must
+                    # leave: the transit measured on earlier launches (or estimated), with
+                    # a quarter on top, plus command latency on the wall clock.
                     candidates = [u for u, s in self.slots.items() if s.role == "idle"]
-                    transit = max((self._way_home_s(u) for u in candidates), default=0.0)
-                    lead = transit + handover_s + _LATENCY_WALL_S * self.op.clock_scale
+                    estimate = max((self._way_home_s(u) for u in candidates), default=0.0)
+                    transit = self._transit_s or estimate
+                    lead = 1.25 * transit + handover_s + _LATENCY_WALL_S * self.op.clock_scale
                     if leave_in <= lead:
                         await self._launch_next(cur)
         except asyncio.CancelledError:

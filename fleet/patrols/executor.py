@@ -270,13 +270,7 @@ class PatrolRun:
             )
             await drones.start_mission(actor, s.drone_id, mission.id)
         except BatteryInsufficient as exc:
-            ext = exc.extensions
-            return await self._set(
-                s,
-                "skipped",
-                reason=f"battery: {exc.detail} (has {ext.get('battery_pct')}%, needs "
-                f"{ext.get('needed_pct')}% for this sortie plus the reserve); not launched",
-            )
+            return await self._set(s, "skipped", reason=f"battery: {exc.detail}; not launched")
         except PatrolfleetError as exc:
             return await self._set(s, "skipped", reason=f"{exc.type}: {exc.detail}")
         return await self._set(s, "flying", mission_id=mission.id, launched_at=datetime.now(UTC))

@@ -152,3 +152,66 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 h["target_revisit_s"],
             )
     print("runtime", round(time.monotonic() - t0, 1))
+
+
+async def test_a_drone_that_cannot_finish_its_sortie_with_the_reserve_is_not_launched_and_a_recharged_one_continues(  # noqa: E501
+    settings: Settings,
+) -> None:
+    # A 10-minute battery (in the service's energy account) makes the planner give the
+    # drone two sorties with a battery swap between them.
+    settings = settings.model_copy(update={"drone_endurance_s": 600.0})
+    async with drone_rig(settings, 1, time_scale=SCALE) as rig, rig.client() as c:
+        lon, lat = home(rig)
+        hot = await add_hotspots(
+            rig,
+            [("square", offset(lon, lat, 250, 150)), ("gate", offset(lon, lat, -200, 250))],
+            revisit_s=400,
+        )
+        r = await c.post(
+            "/v1/patrols",
+            json={
+                "hot_spot_ids": hot,
+                "duration_s": 1000,
+                "drones": ["drone-1"],
+                "swap_s": 30,
+                "clock_scale": SCALE,
+                "time_limit_s": 2,
+            },
+        )
+        assert r.status_code == 201, r.text
+        patrol = r.json()
+        assert [s["index"] for s in patrol["sorties"]] == [0, 1], patrol["sorties"]
+        first, second = patrol["sorties"]
+        rig.swarm.handle_control({"op": "drain_battery", "sysid": 1, "percent": 60})
+        await wait_for(
+            lambda: (
+                (u := rig.coordinator.state.get("drone-1")) is not None
+                and (u.battery_pct or 100) < 62
+            ),
+            timeout_s=10,
+        )
+        assert (await c.post(f"/v1/patrols/{patrol['id']}/start")).status_code == 202
+
+        async def skipped() -> bool:
+            s = (await patrol_state(rig, patrol["id"]))["sorties"][0]
+            return bool(s["status"] == "skipped")
+
+        await wait_for(skipped, timeout_s=20, interval_s=0.2)
+        p = await patrol_state(rig, patrol["id"])
+        why = p["sorties"][0]["reason"]
+        assert "battery" in why and "not launched" in why, why
+        assert p["sorties"][0]["mission_id"] is None
+        assert not rig.coordinator.require_drones().drones["drone-1"].in_air
+        assert rig.swarm.drone(1).vehicle.mission == []  # nothing was uploaded
+        assert p["progress"]["sorties_missed"][0]["sortie_id"] == first["id"]
+        # Battery swapped on the dock: the next sortie of the rotation flies.
+        rig.swarm.handle_control({"op": "drain_battery", "sysid": 1, "percent": 100})
+        p = await wait_ended(rig, patrol["id"], 60)
+        assert p["status"] == "completed", p
+        assert [(s["id"], s["status"]) for s in p["sorties"]] == [
+            (first["id"], "skipped"),
+            (second["id"], "completed"),
+        ]
+        missions = await rig.coordinator.store.list_missions(unit_id="drone-1")
+        assert [m.correlation_id for m in missions] == [second["id"]]
+        print("skipped:", why)

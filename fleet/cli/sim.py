@@ -115,3 +115,51 @@ def units(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(go())
+
+
+@app.command("scenario")
+def scenario(
+    city: str = typer.Option("helsinki", help="'helsinki' (shipped extract) or an OSM file"),
+    hours: float = typer.Option(24.0, min=0.1, max=336.0, help="simulated hours of calls"),
+    seed: int = typer.Option(0, help="one seed for demand, calls, zones and posts"),
+    out: str = typer.Option("scenario-out", help="directory for kpi.json, PNGs, report.html"),
+    start_hour: int = typer.Option(0, min=0, max=23, help="hour of day the run starts"),
+    placement_s: float = typer.Option(4.0, min=0.5, help="CP-SAT budget per placement"),
+    no_report: bool = typer.Option(False, "--no-report", help="kpi.json only, no plots"),
+) -> None:
+    """Simulate a city day under the baseline and the optimized dispatch policy."""
+    import json
+    import logging
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from sim.scenario import ScenarioConfig, run_scenario
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = ScenarioConfig(
+        hours=hours, seed=seed, start_hour=start_hour, placement_time_s=placement_s
+    )
+    bars: dict[str, tqdm] = {}
+
+    def progress(name: str, t_s: float, total_s: float) -> None:
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(total=round(total_s / 3600, 1), desc=name, unit="h")
+        bar.n = round(t_s / 3600, 1)
+        bar.refresh()
+        if t_s >= total_s:
+            bar.close()
+
+    try:
+        run = run_scenario(city, config, Path(out), progress=progress, report=not no_report)
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    summary = {
+        name: {
+            k: v for k, v in p.items() if k.startswith(("compliance", "p50", "p95", "drone_first"))
+        }
+        for name, p in run.kpi["policies"].items()
+    }
+    typer.echo(json.dumps({"out": out, "wall_s": run.kpi["scenario"]["wall_s"], **summary}))

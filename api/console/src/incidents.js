@@ -171,9 +171,12 @@ async function fillRecommendations(inc, box, panel) {
   const summary = res.response;
   // The best eight, plus every feasible drone: drones go first to an incident.
   const shown = res.data.filter((r, i) => i < 8 || (r.kind === 'drone' && r.feasible));
+  const onJob = new Map((store.assignments.get(inc.id) || []).filter((a) => !ENDED.has(a.status)).map((a) => [a.unit_id, a.status]));
   const rows = shown.map((r) => {
     const unit = store.units.get(r.unit_id);
-    const assign = open && can('dispatcher') && r.feasible
+    const assign = onJob.has(r.unit_id)
+      ? h('span', { class: 'small' }, onJob.get(r.unit_id).replace('_', ' '))
+      : open && can('dispatcher') && r.feasible
       ? h('button', {
         'data-action': 'assign',
         onclick: (ev) => act(ev.target, `${r.unit_id} assigned`, async () => {

@@ -11,6 +11,7 @@ import { detectFeatures, features } from './features.js';
 import { refreshIncidents, scheduleIncidentRefresh, renderIncidentList, incidentPanel } from './incidents.js';
 import { unitPanel, onCommandEvent } from './drones.js';
 import { KIND_LABEL } from './glyphs.js';
+import { renderPatrols, planPatrol } from './patrols.js';
 
 const $ = (id) => document.getElementById(id);
 let ctx = null; // map context, created once after login
@@ -62,6 +63,8 @@ async function start() {
       store.units.clear();
       applyUnits(data.units);
       renderTools();
+      $('patrols').hidden = !features.patrols;
+      if (features.patrols) renderPatrols($('patrol-list'), ctx);
       refreshIncidents();
       refreshFences();
     },
@@ -88,6 +91,8 @@ function onEvents(events, dropped) {
       if (t === 'incident.created' && e.data?.properties?.source !== 'api') toast(`New incident: ${e.data?.properties?.category || ''}`, 'info');
     } else if (t.startsWith('fence.')) {
       refreshFences();
+    } else if (t.startsWith('patrol.') && features.patrols) {
+      schedulePatrols();
     } else if (t.startsWith('command.')) {
       if (onCommandEvent(t, e.data || {})) changed('warnings');
     } else if (t === 'drone.link_lost' || t === 'drone.fence_breach' || t === 'incident.escalated') {
@@ -99,6 +104,12 @@ function onEvents(events, dropped) {
   }
   // One redraw per frame batch, however many units moved in it.
   if (unitsChanged) { store.unitsVersion += 1; changed('units'); }
+}
+
+let patrolTimer = null;
+function schedulePatrols() {
+  clearTimeout(patrolTimer);
+  patrolTimer = setTimeout(() => renderPatrols($('patrol-list'), ctx), 1000);
 }
 
 function applyUnitsQuiet(units) {
@@ -213,6 +224,12 @@ function renderTools() {
     tools.push(h('button', { 'data-mode': 'incident', onclick: newIncident }, '+ Incident'));
     tools.push(h('button', { 'data-mode': 'fence', onclick: newFence }, 'Draw zone'));
     if (features.groupCommands) tools.push(h('button', { 'data-mode': 'group', onclick: groupCommand }, 'Area command'));
+    if (features.patrols) {
+      tools.push(h('button', {
+        'data-mode': 'patrol',
+        onclick: () => startDrawing('patrol', 'Draw the patrol zone: click its corners', (zone) => planPatrol(zone, $('patrol-list'), ctx)),
+      }, 'Plan patrol'));
+    }
   }
   if (features.coverage) tools.push(h('button', { 'data-mode': 'coverage', class: coverageTimer ? 'active' : '', onclick: toggleCoverage }, '1-3-5 coverage'));
   tools.push(h('button', { class: 'secondary', onclick: fitUnits, title: 'Zoom to every unit' }, 'Show all units'));

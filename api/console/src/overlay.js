@@ -36,6 +36,7 @@ export const LiveOverlay = L.Layer.extend({
     this._canvas.style.height = `${size.y}px`;
   },
   _draw() {
+    const t0 = performance.now();
     const map = this._map;
     this._resize();
     // The pane moves with the map while panning; pin the canvas to the container's corner.
@@ -47,14 +48,6 @@ export const LiveOverlay = L.Layer.extend({
     const now = Date.now();
     const sel = store.selected;
     this._points = [];
-
-    for (const inc of store.incidents.values()) {
-      const [lon, lat] = inc.geometry.coordinates;
-      const p = map.latLngToContainerPoint([lat, lon]);
-      const elapsed = (now - Date.parse(inc.properties.created_at)) / 1000;
-      drawIncident(ctx, p.x, p.y, elapsed, sel?.type === 'incident' && sel.id === inc.id, inc);
-      this._points.push({ type: 'incident', id: inc.id, x: p.x, y: p.y });
-    }
 
     // Labels only where they stay legible: drones always (few, and the ones operators fly),
     // ground units once zoomed in close.
@@ -69,6 +62,14 @@ export const LiveOverlay = L.Layer.extend({
       this._points.push({ type: 'unit', id: u.id, x: p.x, y: p.y });
       if (sel?.type === 'unit' && sel.id === u.id) { selectedUnit = [u, p]; continue; }
       drawUnit(ctx, u, p.x, p.y, false);
+    }
+    // Incidents on top of the units: they are few, and they are what the dispatcher works on.
+    for (const inc of store.incidents.values()) {
+      const [lon, lat] = inc.geometry.coordinates;
+      const p = map.latLngToContainerPoint([lat, lon]);
+      const elapsed = (now - Date.parse(inc.properties.created_at)) / 1000;
+      drawIncident(ctx, p.x, p.y, elapsed, sel?.type === 'incident' && sel.id === inc.id, inc);
+      this._points.push({ type: 'incident', id: inc.id, x: p.x, y: p.y });
     }
     // Labels never overlap: the selected unit's first, then drones, then ground units, each
     // only where its box is still free. Units stacked on one spot get one label with "+N".
@@ -109,6 +110,9 @@ export const LiveOverlay = L.Layer.extend({
       stacked.set(it.key, -1);
     }
     this.inView = inView;
+    // The last draw times, read by the browser test and handy in the devtools console.
+    (this.drawMs ||= []).push(performance.now() - t0);
+    if (this.drawMs.length > 300) this.drawMs.shift();
   },
   /** The unit or incident drawn nearest to a container point, within `radius` pixels. */
   hit(point, radius = 14) {

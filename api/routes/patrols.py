@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import CoordinatorDep, Dispatcher, Operator, Viewer
-from fleet.errors import ConfigError, MalformedProblem, NotFound
+from fleet.errors import ConfigError, NotFound
 from fleet.patrols.domain import HotSpot, Overwatch, Patrol, centroid
 from fleet.patrols.hotspots import Estimator
-from fleet.patrols.plans import merged_geojson
+from fleet.patrols.plans import InvalidPatrolInput, merged_geojson
 from fleet.patrols.schedule import parse_hhmm
 from fleet.patrols.service import PatrolService
 from fleet.service import Coordinator
@@ -41,8 +41,14 @@ class Geometry(BaseModel):
         geo = self.model_dump()
         try:
             centroid(geo)
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
-            raise MalformedProblem(f"bad geometry: {exc}", where="geometry") from None
+            ring = geo["coordinates"][0] if geo["type"] == "Polygon" else [geo["coordinates"]]
+            if geo["type"] == "Polygon" and len(ring) < 4:
+                raise ValueError("a polygon ring needs at least 4 positions")
+            for p in ring:
+                if not (-180 <= float(p[0]) <= 180 and -90 <= float(p[1]) <= 90):
+                    raise ValueError(f"{p} is not a [lon, lat] position")
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+            raise InvalidPatrolInput(f"bad geometry: {exc}", where="geometry") from None
         return geo
 
 
@@ -307,7 +313,7 @@ async def derive(body: DeriveRequest, c: CoordinatorDep, who: Dispatcher) -> dic
             dwell_s=body.dwell_s,
         )
     except ValueError as exc:
-        raise MalformedProblem(str(exc), where="body") from None
+        raise InvalidPatrolInput(str(exc), where="body") from None
     spots = await _svc(c).derive_hotspots(who, est, days=body.days, replace=body.replace)
     return {
         "type": "FeatureCollection",

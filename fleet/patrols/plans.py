@@ -22,6 +22,7 @@ from planners.errors import MalformedProblem, PlanningError
 from planners.stop import MaxRuntime
 
 __all__ = [
+    "InvalidPatrolInput",
     "PatrolInfeasible",
     "PlanInputs",
     "PlannedPatrol",
@@ -44,6 +45,14 @@ class PatrolInfeasible(PatrolfleetError):
     status = 422
     type = "patrol-infeasible"
     title = "Patrol cannot be planned"
+
+
+class InvalidPatrolInput(PatrolfleetError):
+    """A geometry or parameter of a patrol request is unusable; ``where`` names it."""
+
+    status = 422
+    type = "invalid-patrol-input"
+    title = "Invalid patrol input"
 
 
 def point_in_polygon(lon: float, lat: float, ring: Sequence[Sequence[float]]) -> bool:

@@ -54,9 +54,9 @@ class Geometry(BaseModel):
 
 class HotSpotProps(BaseModel):
     name: str = "hot spot"
-    weight: float = Field(1.0, gt=0)
-    revisit_s: float = Field(3600.0, gt=0, description="target revisit interval")
-    dwell_s: float = Field(60.0, ge=0, description="time on site per visit")
+    weight: float = Field(default=1.0, gt=0)
+    revisit_s: float = Field(default=3600.0, gt=0, description="target revisit interval")
+    dwell_s: float = Field(default=60.0, ge=0, description="time on site per visit")
     active_hours: list[tuple[int, int]] = Field(
         default_factory=list, description="[[from_hour, to_hour]], empty: always"
     )
@@ -67,7 +67,7 @@ class HotSpotCreate(BaseModel):
 
     type: Literal["Feature"] = "Feature"
     geometry: Geometry
-    properties: HotSpotProps = Field(default_factory=HotSpotProps)
+    properties: HotSpotProps = Field(default_factory=lambda: HotSpotProps())
 
 
 class HotSpotUpdate(BaseModel):

@@ -46,13 +46,25 @@ export async function refreshIncidents() {
   changed('incidents');
 }
 
+/** An assignment's tier; a hand assignment may carry only its ETA, or neither. */
+function tierOf(a, inc) {
+  if (a.status === 'on_scene' && inc) {
+    // Arrived: the tier is what the arrival time actually met.
+    const arrived = (Date.parse(a.updated_at) - Date.parse(inc.properties.created_at)) / 1000;
+    return TIERS.map((t) => t / 60).find((m) => arrived <= m * 60) ?? null;
+  }
+  if (a.tier !== null && a.tier !== undefined) return a.tier;
+  if (a.eta_s === null || a.eta_s === undefined) return null;
+  return TIERS.map((t) => t / 60).find((m) => a.eta_s <= m * 60) ?? null;
+}
+
 /** Per 1-3-5 tier: 'met' (a unit of that tier or faster is on it), 'late' or 'pending'. */
 function tierStates(inc) {
   const elapsed = elapsedOf(inc);
   const live = (store.assignments.get(inc.id) || []).filter((a) => LIVE_ASSIGNMENT.has(a.status));
   return TIERS.map((t) => {
     const minutes = t / 60;
-    if (live.some((a) => a.tier !== null && a.tier <= minutes)) return [minutes, 'met'];
+    if (live.some((a) => tierOf(a, inc) !== null && tierOf(a, inc) <= minutes)) return [minutes, 'met'];
     return [minutes, elapsed >= t ? 'late' : 'pending'];
   });
 }

@@ -209,7 +209,14 @@ function startDrawing(name, prompt, onPolygon) {
     banner: (n) => {
       $('mode-banner').firstChild.textContent = `${prompt} — ${n} corner${n === 1 ? '' : 's'}; double-click or Enter to finish, Esc to cancel`;
     },
-    onDone: (polygon) => { mode = null; setMode(null); onPolygon(polygon); },
+    onDone: (polygon) => {
+      mode = null;
+      setMode(null);
+      onPolygon(polygon);
+      // Keep the drawn outline on the map while its form is open, so it can be checked.
+      const outline = L.geoJSON(polygon, { pane: 'drawing', interactive: false, style: { color: '#111827', weight: 2, dashArray: '5 4', fillOpacity: 0.08 } }).addTo(ctx.map);
+      removeWithForm(outline);
+    },
     onCancel: () => { if (mode) { mode = null; setMode(null); } },
   });
   setMode(name, prompt, () => tool.cancel());
@@ -235,6 +242,15 @@ function renderTools() {
   tools.push(h('button', { class: 'secondary', onclick: fitUnits, title: 'Zoom to every unit' }, 'Show all units'));
   if (!can('dispatcher')) tools.push(h('span', { class: 'muted small' }, `Signed in as ${role()}: view only.`));
   fill($('tools'), ...tools);
+}
+
+/** Removes a map layer once the form shown in the details panel now is closed or replaced. */
+function removeWithForm(layer) {
+  const form = $('details').querySelector('.panel');
+  const obs = new MutationObserver(() => {
+    if (!form?.isConnected) { layer.remove(); obs.disconnect(); }
+  });
+  obs.observe($('details'), { childList: true });
 }
 
 function newIncident() {
@@ -278,9 +294,7 @@ function incidentForm(latlng) {
     h('button', { type: 'submit', 'data-action': 'create-incident' }, 'Create incident'),
     h('button', { type: 'button', class: 'secondary', onclick: () => { marker.remove(); select(null); } }, 'Cancel')));
   select({ type: 'form', node: form });
-  // If the dispatcher moves on without creating it, do not leave the marker behind.
-  const obs = new MutationObserver(() => { if (!form.isConnected) { marker.remove(); obs.disconnect(); } });
-  obs.observe($('details'), { childList: true });
+  removeWithForm(marker);
   category.focus();
 }
 

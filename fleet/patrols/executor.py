@@ -396,8 +396,10 @@ async def patrol_progress(
 ) -> dict[str, Any]:
     """Progress of `patrol` from its stored records (usable for running and ended patrols)."""
     visits: dict[str, list[float]] = {}
+    units: dict[str, set[str]] = {}
     for v in await patrols.list_visits(patrol.id):
         visits.setdefault(v.hot_spot_id, []).append(v.plan_s)
+        units.setdefault(v.hot_spot_id, set()).add(v.unit_id)
     sorties = await patrols.list_sorties(patrol.id, patrol.version)
     routes = await patrols.list_routes(patrol.id, patrol.version)
     horizon = float(patrol.plan.get("horizon_s", 0.0))
@@ -406,6 +408,8 @@ async def patrol_progress(
     for s in sorties:
         counts[s.status] = counts.get(s.status, 0) + 1
     spots = achieved(patrol.plan, visits, now)
+    for h in spots:
+        h["units"] = sorted(units.get(h["hot_spot_id"], ()))
     return {
         "plan_s": round(now, 1),
         "hot_spots": spots,

@@ -3,11 +3,13 @@ simulated ground units over MQTT, PostgreSQL-free SQLite store, HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
 
 from fleet.settings import Settings
+from sim.patrol_units import follow_patrol_routes
 from sim.units import GroundFleet, SimUnit, run_ground_fleet
 from tests.fleet.drone_rig import DroneRig, drone_rig
 from tests.helpers import wait_for
@@ -84,10 +86,15 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
             SimUnit("foot-1", "foot", *offset(lon, lat, -60, 20)),
         ]
         fleet = GroundFleet(
-            mqtt_url=settings.mqtt_url or "", units=units, root=settings.mqtt_root, interval_s=0.5
+            mqtt_url=settings.mqtt_url or "",
+            units=units,
+            root=settings.mqtt_root,
+            interval_s=0.3,
+            time_scale=SCALE,
         )
         await fleet.register(rig.base_url, rig.admin_token)
-        async with run_ground_fleet(fleet):
+        async with run_ground_fleet(fleet), asyncio.TaskGroup() as tg:
+            follower = tg.create_task(follow_patrol_routes(fleet), name="test.follow")
             await wait_for(
                 lambda: all(
                     (u := rig.coordinator.state.get(x.unit_id)) is not None and u.lon is not None
@@ -123,6 +130,7 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 r = await c.post(f"/v1/patrols/{pid}/start")
                 assert r.status_code == 202, r.text
             p = await wait_ended(rig, pid, 60)
+            follower.cancel()
         assert p["status"] == "completed", p
         statuses = {s["status"] for s in p["sorties"]}
         assert statuses == {"completed"}, p["sorties"]
@@ -140,10 +148,13 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 assert len(routes) == 1 and routes[0]["payload"]["stops"]
         prog = p["progress"]
         assert prog["all_visited"], prog
+        ground_seen = set()
         for h in prog["hot_spots"]:
             assert h["visits"] >= 1
+            ground_seen |= set(h["units"]) & {"car-1", "foot-1"}
             print(
                 h["name"],
+                h["units"],
                 "visits_s",
                 h["visits_s"],
                 "gaps",
@@ -151,6 +162,8 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 "target",
                 h["target_revisit_s"],
             )
+        # the ground units drove their routes: the service saw them at hot spots
+        assert ground_seen == {r["unit_id"] for r in p["routes"]}, prog
     print("runtime", round(time.monotonic() - t0, 1))
 
 

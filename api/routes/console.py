@@ -34,6 +34,6 @@ async def asset(path: str) -> Response:
     # Never serve anything outside the bundle (no ../ escapes).
     if not target.is_relative_to(STATIC) or not target.is_file():
         raise NotFound(f"no console asset {path!r}")
-    # index.html must be revalidated so a new release's hashed bundle names are picked up.
-    cache = "no-cache" if target.name == "index.html" else "public, max-age=86400"
-    return FileResponse(target, headers={"Cache-Control": cache})
+    # The bundle's names do not change between releases: make browsers revalidate (ETag) so an
+    # upgraded service never runs yesterday's console.
+    return FileResponse(target, headers={"Cache-Control": "no-cache"})

@@ -205,9 +205,13 @@ function pickPoint(text, then) {
 }
 
 function startDrawing(name, prompt, onPolygon) {
-  const tool = drawPolygon(ctx.map, {
+  let tool = null;
+  // The banner first: the tool reports its corner count into it from the start.
+  setMode(name, prompt, () => tool?.cancel());
+  const text = $('mode-banner').firstChild;
+  tool = drawPolygon(ctx.map, {
     banner: (n) => {
-      $('mode-banner').firstChild.textContent = `${prompt} — ${n} corner${n === 1 ? '' : 's'}; double-click or Enter to finish, Esc to cancel`;
+      text.textContent = `${prompt} — ${n} corner${n === 1 ? '' : 's'}; double-click or Enter to finish, Esc to cancel`;
     },
     onDone: (polygon) => {
       mode = null;
@@ -219,7 +223,6 @@ function startDrawing(name, prompt, onPolygon) {
     },
     onCancel: () => { if (mode) { mode = null; setMode(null); } },
   });
-  setMode(name, prompt, () => tool.cancel());
   const finish = h('button', { onclick: () => tool.finish() }, 'Finish');
   $('mode-banner').insertBefore(finish, $('mode-banner').lastChild);
 }

@@ -82,32 +82,34 @@ export const LiveOverlay = L.Layer.extend({
       taken.push(box);
       label(ctx, text, x, y, bold);
     };
-    const stacked = new Map(); // rounded pixel -> units drawn there
-    for (const it of this._points) {
-      if (it.type !== 'unit') continue;
-      const key = `${Math.round(it.x / 6)},${Math.round(it.y / 6)}`;
-      stacked.set(key, (stacked.get(key) || 0) + 1);
-      it.key = key;
-    }
-    const more = (it) => (stacked.get(it.key) > 1 ? ` +${stacked.get(it.key) - 1}` : '');
+    // Units drawn within 8 px of each other read as one glyph: their label says "+N", and
+    // the units under it get no label of their own.
+    const units = this._points.filter((q) => q.type === 'unit');
+    const near = (it) => units.filter((q) => q !== it && (q.x - it.x) ** 2 + (q.y - it.y) ** 2 < 64);
+    const covered = new Set();
+    const more = (it) => {
+      const others = near(it).filter((q) => !covered.has(q.id));
+      others.forEach((q) => covered.add(q.id));
+      return others.length ? ` +${others.length}` : '';
+    };
     if (selectedUnit) {
       const [u, p] = selectedUnit;
       drawUnit(ctx, u, p.x, p.y, true);
-      const it = this._points.find((q) => q.type === 'unit' && q.id === u.id);
+      const it = units.find((q) => q.id === u.id);
+      covered.add(u.id);
       place((u.kind === 'drone' ? droneLabel(u) : u.name || u.id) + more(it), p.x, p.y + 16, true);
-      stacked.set(it.key, -1); // its stack is labelled
     }
     for (const it of this._points) {
       if (it.type === 'incident') { taken.push([it.x - 50, it.y + 12, it.x + 50, it.y + 32]); continue; }
     }
     const groundLabels = zoom >= 17 && inView <= 300;
-    for (const it of this._points) {
-      if (it.type !== 'unit' || stacked.get(it.key) === -1) continue;
+    const isDrone = (q) => store.units.get(q.id).kind === 'drone';
+    const dronesFirst = [...units.filter(isDrone), ...(groundLabels ? units.filter((q) => !isDrone(q)) : [])];
+    for (const it of dronesFirst) {
+      if (covered.has(it.id)) continue;
       const u = store.units.get(it.id);
-      if (u.kind !== 'drone' && !groundLabels) continue;
-      const text = (u.kind === 'drone' ? droneLabel(u) : u.name || u.id) + more(it);
-      place(text, it.x, it.y + (u.kind === 'drone' ? 12 : 9), false);
-      stacked.set(it.key, -1);
+      covered.add(it.id);
+      place((u.kind === 'drone' ? droneLabel(u) : u.name || u.id) + more(it), it.x, it.y + (u.kind === 'drone' ? 12 : 9), false);
     }
     this.inView = inView;
     // The last draw times, read by the browser test and handy in the devtools console.

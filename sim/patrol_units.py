@@ -29,7 +29,7 @@ def _latest_route(unit: SimUnit) -> dict[str, Any] | None:
 def _at(unit: SimUnit, lon: float, lat: float) -> bool:
     de = (lon - unit.lon) * 111_320 * math.cos(math.radians(unit.lat))
     dn = (lat - unit.lat) * 111_320
-    return (de * de + dn * dn) ** 0.5 <= _ARRIVED_M
+    return bool(math.hypot(de, dn) <= _ARRIVED_M)
 
 
 async def follow_patrol_routes(fleet: GroundFleet, *, interval_s: float = 0.1) -> None:

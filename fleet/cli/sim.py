@@ -163,3 +163,38 @@ def scenario(
         for name, p in run.kpi["policies"].items()
     }
     typer.echo(json.dumps({"out": out, "wall_s": run.kpi["scenario"]["wall_s"], **summary}))
+
+
+@app.command("live")
+def live(
+    token: str = typer.Option(..., help="a dispatcher token (to register the units)"),
+    city: str = typer.Option("helsinki", help="'helsinki' (shipped extract) or an OSM file"),
+    hours: float = typer.Option(1.0, min=0.01, max=336.0, help="scenario hours of calls"),
+    seed: int = typer.Option(0, help="the scenario seed (same calls as 'sim scenario')"),
+    speed: float = typer.Option(1.0, min=0.01, help="time scale: 60 = one scenario hour a minute"),
+    base_url: str = typer.Option("http://127.0.0.1:8000", help="the service's HTTP API"),
+    mqtt: str = typer.Option("mqtt://127.0.0.1:1884", help="broker the service uses"),
+    root: str = typer.Option("patrolfleet", help="topic root"),
+    baseline_posts: bool = typer.Option(False, help="start units at random posts (no CP-SAT)"),
+) -> None:
+    """Drive a running service with a scenario: calls as MQTT alerts, ground units over MQTT.
+
+    Start drones beside it with `patrolfleet sim drones` (MAVLink).
+    """
+    import asyncio
+    import contextlib
+    import logging
+
+    from sim.scenario import City, ScenarioConfig, build_world, deploy_baseline, deploy_optimized
+    from sim.scenario.live import run_live
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    world = build_world(City.load(city), ScenarioConfig(hours=hours, seed=seed))
+    dep = deploy_baseline(world) if baseline_posts else deploy_optimized(world)
+    with contextlib.suppress(KeyboardInterrupt):
+        sent = asyncio.run(
+            run_live(
+                world, dep, mqtt_url=mqtt, root=root, base_url=base_url, token=token, speed=speed
+            )
+        )
+        typer.echo(f"{sent} alerts sent")

@@ -121,6 +121,7 @@ class PatrolCreate(BaseModel):
 
     name: str = "patrol"
     zone: Geometry | None = Field(None, description="Polygon: the hot spots active inside it")
+    zone_id: str | None = Field(None, description="a stored zone (fence id) instead of zone")
     hot_spot_ids: list[str] | None = Field(None, description="these hot spots instead")
     duration_s: float = Field(..., gt=0, le=7 * 86_400, description="patrol window length")
     starts_at: datetime | None = Field(None, description="window start (hot spots' active hours)")

@@ -150,6 +150,7 @@ class OverwatchRun:
     _longest_gap_s: float = 0.0
     _first_arrival: float | None = None
     _refusals: dict[str, str] = field(default_factory=dict)
+    _persist_soon: bool = False  # store the report at the next tick (first arrival)
     _transit_s: float = 0.0  # longest launch-to-on-station time measured so far (plan s)
 
     @property
@@ -209,6 +210,7 @@ class OverwatchRun:
             if not covered:
                 return
             self._first_arrival = self.plan_now()
+            self._persist_soon = True
         self._samples += 1
         tick_plan_s = _TICK_S * self.op.clock_scale
         if covered:
@@ -335,10 +337,22 @@ class OverwatchRun:
     async def run(self) -> None:
         """Hold the station for the duration, then bring everyone home and report."""
         self.slots = {uid: _Slot() for uid in self.op.drones}
-        for uid in self.op.drones:  # resumed after a restart: who is already out there
+        # Resumed after a restart: what was measured so far, and who is already out there
+        # (time on station restarts from now for the drone found there: the battery rule
+        # still bounds it).
+        before = self.op.report
+        self._first_arrival = before.get("first_arrival_s")
+        self.handovers = list(before.get("handovers", ()))
+        self.launches = list(before.get("launches", ()))
+        self._samples = int(before.get("samples", 0))
+        self._covered = round(float(before.get("coverage_share", 0.0)) * self._samples)
+        for uid in self.op.drones:
             d = self.drones.drones.get(uid)
             if d is not None and d.in_air:
-                self.slots[uid].role = "on_station" if self._on_station(uid) else "returning"
+                here = self._on_station(uid)
+                slot = self.slots[uid]
+                slot.role = "on_station" if here else "returning"
+                slot.arrived_plan_s = self.plan_now() if here else None
         handover_s = float(self.op.plan.get("handover_s", 30.0))
         on_station_plan = float(self.op.plan.get("on_station_s", math.inf))
         status = "completed"
@@ -347,6 +361,9 @@ class OverwatchRun:
                 await asyncio.sleep(_TICK_S)
                 now = self.plan_now()
                 self._sample()
+                if self._persist_soon:
+                    self._persist_soon = False
+                    await self.patrols.update_overwatch(self.op.id, report=self.report())
                 if (
                     self._first_arrival is not None
                     and now - self._first_arrival >= self.op.duration_s

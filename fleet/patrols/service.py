@@ -120,9 +120,13 @@ class PatrolService:
             return spots
         spots = [h for h in await self.patrols.list_hotspots(active=True) if h.active_at_hour(hour)]
         zone = request.get("zone")
+        if request.get("zone_id"):  # a stored zone (e.g. a patrol_zone fence) instead
+            zone = (await self.store.get_fence(request["zone_id"])).geometry
         if zone:
-            ring = zone["coordinates"][0]
-            spots = [h for h in spots if point_in_polygon(*h.lonlat, ring)]
+            polys = [zone["coordinates"]] if zone["type"] == "Polygon" else zone["coordinates"]
+            spots = [
+                h for h in spots if any(point_in_polygon(*h.lonlat, poly[0]) for poly in polys)
+            ]
         return spots
 
     async def _inputs(self, request: dict[str, Any], starts_at: datetime) -> PlanInputs:

@@ -70,6 +70,39 @@ async def test_infeasible_patrols_name_the_constraint_and_the_hot_spot(settings:
             problem = r.json()
             assert problem["type"].endswith("patrol-infeasible")
             assert problem["constraint"] == constraint and problem["hot_spot_id"] == hid, problem
+        # "all active hot spots in the zone": a stored zone around `near` only
+        r = await c.post(
+            "/v1/fences",
+            json={
+                "type": "Feature",
+                "properties": {"name": "old town", "kind": "patrol_zone"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [square(*offset(lon, lat, -150, 100), 100)],
+                },
+            },
+        )
+        r = await c.post(
+            "/v1/patrols",
+            json={
+                "zone_id": r.json()["id"],
+                "duration_s": 1800,
+                "drones": ["drone-1"],
+                "time_limit_s": 1,
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert [h["id"] for h in r.json()["hot_spots"]] == [near]
+        # an overwatch longer than one drone can hold is refused, naming the constraint
+        r = await c.post(
+            "/v1/operations/overwatch",
+            json={
+                "geometry": {"type": "Point", "coordinates": offset(lon, lat, 100, 100)},
+                "duration_s": 4 * 3600,
+                "drones": ["drone-1"],
+            },
+        )
+        assert r.status_code == 422 and r.json()["constraint"] == "max_drones", r.text
         # allow_partial plans what fits and reports the rest
         r = await c.post(
             "/v1/patrols",

@@ -109,7 +109,8 @@ class ModeGraph:
         walk to the nearest node, drive, walk from the target's nearest node."""
         (t_node,), (t_off,) = self.snap(to_xy)
         nodes, off = self.snap(from_xy)
-        return self.times_to(int(t_node))[nodes] + (off + t_off) / ACCESS_SPEED_MPS
+        out = self.times_to(int(t_node))[nodes] + (off + t_off) / ACCESS_SPEED_MPS
+        return np.asarray(out, dtype=np.float64)
 
 
 @dataclass(eq=False)

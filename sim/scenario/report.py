@@ -161,9 +161,11 @@ def plot_drone_first(kpi: dict[str, Any], path: Path) -> None:
     )
     for xi, r in zip(x, rows, strict=True):
         if not r["incidents"]:
-            ax.text(xi, 2, "no\ncalls", ha="center", va="bottom", fontsize=7, color="#555")
+            ax.text(float(xi), 2, "no\ncalls", ha="center", va="bottom", fontsize=7, color="#555")
         else:
-            ax.text(xi, y[xi] + 1, f"n={r['incidents']}", ha="center", va="bottom", fontsize=7)
+            ax.text(
+                float(xi), y[xi] + 1, f"n={r['incidents']}", ha="center", va="bottom", fontsize=7
+            )
     ax.axhline(
         p["drone_first_share"] * 100,
         color="black",
@@ -261,7 +263,7 @@ def plot_map(run: ScenarioRun, path: Path) -> None:
     for ax, (name, dep) in zip(axes, run.deployments.items(), strict=True):
         eta = coverage_eta(run, dep, pts, hour)
         tier = np.digitize(eta, [60.0, 180.0, 300.0])
-        ax.add_collection(LineCollection(segs / 1000.0, colors="#cccccc", linewidths=0.4))
+        ax.add_collection(LineCollection(list(segs / 1000.0), colors="#cccccc", linewidths=0.4))
         ax.scatter(pts[:, 0] / 1000, pts[:, 1] / 1000, c=tier, cmap=cmap, vmin=0, vmax=3, s=3, lw=0)
         for z in w.zones_xy:
             ax.add_patch(

@@ -109,7 +109,7 @@ def run_scenario(
     world = build_world(c, config)
     deployments = {"baseline": deploy_baseline(world), "optimized": deploy_optimized(world)}
     results = run_policies(world, deployments, progress)
-    kpi = {
+    kpi: dict[str, Any] = {
         "scenario": {},
         "policies": {
             name: policy_kpis(res, deployments[name].policy, start_hour=config.start_hour)

@@ -174,7 +174,7 @@ def _dock_candidates(world: World, nodes_xy: FloatArray) -> FloatArray:
     """Nodes where a dock may stand: outside every buffered no-fly zone."""
     if world.airspace is None:
         return nodes_xy
-    return nodes_xy[world.airspace.free_mask(nodes_xy)]
+    return np.asarray(nodes_xy[world.airspace.free_mask(nodes_xy)], dtype=np.float64)
 
 
 def deploy_baseline(world: World, policy: DispatchPolicy | None = None) -> Deployment:

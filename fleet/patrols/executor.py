@@ -296,6 +296,12 @@ class PatrolRun:
         if r.status in {"acked", "failed", "timed_out"}:
             return
         if r.command_id is None:
+            # A crash between recording the command and noting it here must not send the
+            # route twice: the command carries the route id, so look for it first.
+            sent = await self.store.list_commands(unit_id=r.unit_id, correlation_id=r.id, limit=1)
+            if sent:
+                r = await self.patrols.update_route(r.id, status="sent", command_id=sent[0].id)
+        if r.command_id is None:
             stops = [
                 {
                     **{k: v for k, v in st.items() if k in ("hot_spot_id", "lon", "lat")},
@@ -310,8 +316,8 @@ class PatrolRun:
                 actor_of(self.id),
                 r.unit_id,
                 "patrol_route",
-                {"patrol_id": self.id, "route": r.route, "stops": stops},
-                correlation_id=self.id,
+                {"patrol_id": self.id, "route_id": r.id, "route": r.route, "stops": stops},
+                correlation_id=r.id,
             )
             r = await self.patrols.update_route(r.id, status="sent", command_id=cmd.id)
         assert r.command_id is not None

@@ -223,7 +223,14 @@ class PatrolRun:
         m = mine[0]
         if m.status == "uploaded":
             assert self.drones is not None
-            await self.drones.start_mission(actor_of(self.id), s.drone_id, m.id)
+            try:
+                await self.drones.start_mission(actor_of(self.id), s.drone_id, m.id)
+            except PatrolfleetError as exc:
+                # Uploaded but refused now (battery, link): not flown, and never will be.
+                await self.drones.end_mission(actor_of(self.id), s.drone_id, "aborted")
+                return await self._set(
+                    s, "skipped", mission_id=m.id, reason=f"{exc.type}: {exc.detail}"
+                )
         return await self._set(s, "flying", mission_id=m.id, launched_at=datetime.now(UTC))
 
     async def _launch(self, s: PatrolSortie) -> PatrolSortie:

@@ -266,6 +266,7 @@ class PatrolRun:
             if w["kind"] in {"transit", "hotspot"}
         ]
         actor = actor_of(self.id)
+        mission = None
         try:
             mission = await drones.create_mission(
                 actor,
@@ -277,10 +278,18 @@ class PatrolRun:
                 correlation_id=s.id,
             )
             await drones.start_mission(actor, s.drone_id, mission.id)
-        except BatteryInsufficient as exc:
-            return await self._set(s, "skipped", reason=f"battery: {exc.detail}; not launched")
         except PatrolfleetError as exc:
-            return await self._set(s, "skipped", reason=f"{exc.type}: {exc.detail}")
+            if mission is not None:
+                # Uploaded but not started: drop it, or the drone would look busy forever
+                # and its next sortie would be missed.
+                await drones.end_mission(actor, s.drone_id, "aborted")
+            if isinstance(exc, BatteryInsufficient):
+                reason = f"battery: {exc.detail}; not launched"
+            else:
+                reason = f"{exc.type}: {exc.detail}"
+            return await self._set(
+                s, "skipped", reason=reason, mission_id=mission.id if mission else None
+            )
         return await self._set(s, "flying", mission_id=mission.id, launched_at=datetime.now(UTC))
 
     async def _follow(self, s: PatrolSortie) -> None:

@@ -182,6 +182,17 @@ try {
     assert.ok(result.frames.p95_ms < 50, `frame time p95 ${result.frames.p95_ms} ms >= 50 ms`);
   });
 
+  await step('zoom in: labels stay legible', async () => {
+    await page.evaluate((id) => {
+      const { store, ctx } = window.patrolfleet;
+      const [lon, lat] = store.incidents.get(id).geometry.coordinates;
+      ctx.map.setView([lat, lon], 18);
+    }, incidentId);
+    await page.waitForTimeout(1200);
+    await shot('09-zoomed-in');
+    await page.evaluate(() => { window.patrolfleet.ctx.map.fitBounds(window.patrolfleet.ctx.bounds); });
+  });
+
   await step('draw a patrol zone', async () => {
     const c = await page.evaluate(() => window.patrolfleet.ctx.meta.centre);
     await page.locator('[data-mode=fence]').click();

@@ -67,6 +67,7 @@ async function start() {
       if (features.patrols) renderPatrols($('patrol-list'), ctx);
       refreshIncidents();
       refreshFences();
+      refreshDocks();
     },
     onEvents,
     onStatus: (s) => { $('conn').textContent = s; $('conn').className = `conn ${s}`; },
@@ -89,6 +90,8 @@ function onEvents(events, dropped) {
     } else if (t.startsWith('incident.') || t.startsWith('assignment.') || t === 'drone.launched' || t === 'unit.on_scene') {
       scheduleIncidentRefresh();
       if (t === 'incident.created' && e.data?.properties?.source !== 'api') toast(`New incident: ${e.data?.properties?.category || ''}`, 'info');
+    } else if (t === 'drone.discovered' || t === 'drone.reattached') {
+      refreshDocks();
     } else if (t.startsWith('fence.')) {
       refreshFences();
     } else if (t.startsWith('patrol.') && features.patrols) {
@@ -140,6 +143,25 @@ setInterval(() => {
   const inc = panel && store.incidents.get(panel.dataset.id);
   if (inc) panel.update(inc);
 }, 1000);
+
+/** Docks, or the home positions of drones without one: where they launch and return. */
+async function refreshDocks() {
+  try {
+    const res = await get('/v1/drones');
+    const byPlace = new Map();
+    for (const d of res.data) {
+      const home = d.drone?.home;
+      if (!home) continue;
+      // Drones a few metres apart share one dock on the map.
+      const key = d.dock_id || `${home[0].toFixed(4)},${home[1].toFixed(4)}`;
+      const dock = byPlace.get(key) || { id: d.dock_id || 'home', lon: home[0], lat: home[1], drones: [] };
+      dock.drones.push(d.id);
+      byPlace.set(key, dock);
+    }
+    store.docks = [...byPlace.values()];
+    ctx.live.redraw();
+  } catch (err) { toast(`Drones: ${err.message}`, 'error'); }
+}
 
 async function refreshFences() {
   try {

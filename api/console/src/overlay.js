@@ -49,6 +49,18 @@ export const LiveOverlay = L.Layer.extend({
     const sel = store.selected;
     this._points = [];
 
+    // Docks under everything: a dark square with an H, like a helipad sign.
+    for (const dock of store.docks) {
+      const p = map.latLngToContainerPoint([dock.lat, dock.lon]);
+      ctx.fillStyle = '#1f2937';
+      ctx.fillRect(p.x - 8, p.y - 8, 16, 16);
+      ctx.fillStyle = '#fff';
+      ctx.font = 'bold 11px system-ui, sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText('H', p.x, p.y + 0.5);
+    }
+
     // Labels only where they stay legible: drones always (few, and the ones operators fly),
     // ground units once zoomed in close.
     const pad = 20;

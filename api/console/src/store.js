@@ -4,6 +4,7 @@ export const store = {
   incidents: new Map(), // id -> GeoJSON Feature from /v1/incidents
   assignments: new Map(), // incident id -> [assignment] (fetched for open incidents)
   fences: [], // GeoJSON Features from /v1/fences
+  docks: [], // {id, lon, lat, drones: [id]}: where drones launch and land (home positions)
   warnings: new Map(), // command id -> {id, drone_id, text, status, state, reason}
   selected: null, // {type: 'unit'|'incident', id}
   unitsVersion: 0, // bumped on every unit change; the map redraws when it moves

@@ -107,6 +107,12 @@ def run_scenario(
     t0 = time.perf_counter()
     c = city_obj or City.load(city)
     world = build_world(c, config)
+    log.info(
+        "sim.scenario.world city=%s area_km2=%.2f calls=%d placing posts and docks (CP-SAT)",
+        city,
+        c.area_km2,
+        len(world.incidents),
+    )
     deployments = {"baseline": deploy_baseline(world), "optimized": deploy_optimized(world)}
     results = run_policies(world, deployments, progress)
     kpi: dict[str, Any] = {

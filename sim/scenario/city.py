@@ -70,15 +70,17 @@ class ModeGraph:
     mode: Mode
     graph: RoadGraph
     xy: FloatArray  # (n, 2) node positions, metres
-    cache_size: int = 2048
+    cache_bytes: int = 256 * 2**20  # reverse searches kept (a big city keeps fewer of them)
     _tree: cKDTree = field(init=False, repr=False)
     _reverse: csr_matrix = field(init=False, repr=False)
     _to: OrderedDict[int, FloatArray] = field(init=False, repr=False)
+    _cache_size: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tree = cKDTree(self.xy)
         self._reverse = self.graph.times.T.tocsr()
         self._to = OrderedDict()
+        self._cache_size = max(8, self.cache_bytes // (8 * max(1, len(self.xy))))
 
     def snap(self, xy: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Nearest node of each (x, y) point and the distance to it (metres)."""
@@ -93,7 +95,7 @@ class ModeGraph:
             return hit
         out = np.asarray(dijkstra(self._reverse, directed=True, indices=node), dtype=np.float64)
         self._to[node] = out
-        if len(self._to) > self.cache_size:
+        if len(self._to) > self._cache_size:
             self._to.popitem(last=False)
         return out
 

@@ -3,6 +3,7 @@
 import * as L from 'leaflet';
 import { get } from './api.js';
 import { LiveOverlay } from './overlay.js';
+import { StreetLabels, streetAnchors } from './labels.js';
 
 const ROAD_STYLE = {
   major: { color: '#f2b84b', weight: 7 },
@@ -32,6 +33,7 @@ export function createMap(el) {
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution('© OpenStreetMap contributors');
   map.createPane('basemap').style.zIndex = 200;
+  map.createPane('labels').style.zIndex = 300;
   map.createPane('zones').style.zIndex = 350;
   map.createPane('live').style.zIndex = 600;
   map.createPane('drawing').style.zIndex = 650;
@@ -75,6 +77,7 @@ export async function loadBasemap(ctx) {
   };
   map.on('zoomend', rescale);
   rescale();
+  new StreetLabels().addTo(map).setAnchors(streetAnchors(roads));
   ctx.meta = meta;
   return meta;
 }

@@ -5,11 +5,13 @@ import { store } from './store.js';
 import { drawUnit, label, timerColour, TIERS } from './glyphs.js';
 import { clock } from './ui.js';
 
-export const LiveOverlay = L.Layer.extend({
+/** A canvas the size of the map, pinned to the view and repainted by `paint(ctx, map)`. */
+export const CanvasLayer = L.Layer.extend({
+  options: { pane: 'live' },
   onAdd(map) {
     this._map = map;
     this._canvas = L.DomUtil.create('canvas', 'live-overlay');
-    map.getPane('live').appendChild(this._canvas);
+    map.getPane(this.options.pane).appendChild(this._canvas);
     this._queued = false;
     map.on('move zoom resize viewreset', this.redraw, this);
     this._resize();
@@ -44,6 +46,16 @@ export const LiveOverlay = L.Layer.extend({
     const ctx = this._canvas.getContext('2d');
     ctx.setTransform(this._dpr, 0, 0, this._dpr, 0, 0);
     ctx.clearRect(0, 0, this._w, this._h);
+    this.paint(ctx, map);
+    // The last draw times, read by the browser test and handy in the devtools console.
+    (this.drawMs ||= []).push(performance.now() - t0);
+    if (this.drawMs.length > 300) this.drawMs.shift();
+  },
+});
+
+/** Every unit, dock and incident, on one canvas. */
+export const LiveOverlay = CanvasLayer.extend({
+  paint(ctx, map) {
     const zoom = map.getZoom();
     const now = Date.now();
     const sel = store.selected;
@@ -124,9 +136,6 @@ export const LiveOverlay = L.Layer.extend({
       place((u.kind === 'drone' ? droneLabel(u) : u.name || u.id) + more(it), it.x, it.y + (u.kind === 'drone' ? 12 : 9), false);
     }
     this.inView = inView;
-    // The last draw times, read by the browser test and handy in the devtools console.
-    (this.drawMs ||= []).push(performance.now() - t0);
-    if (this.drawMs.length > 300) this.drawMs.shift();
   },
   /** The unit or incident drawn nearest to a container point, within `radius` pixels. */
   hit(point, radius = 14) {

@@ -251,10 +251,17 @@ def plot_map(run: ScenarioRun, path: Path) -> None:
     g = foot.graph.times.tocoo()
     segs = np.stack([foot.xy[g.row], foot.xy[g.col]], axis=1)
     ext_w, ext_h = w.city.extent_m()
-    fig, axes = plt.subplots(
-        1, 2, figsize=(13, 6.5 * max(0.6, min(1.6, ext_h / max(ext_w, 1)))), dpi=110
-    )
+    aspect = ext_h / max(ext_w, 1.0)
+    if aspect < 0.75:  # a wide city: panels one above the other
+        fig, axes = plt.subplots(2, 1, figsize=(12, 2 * 12 * max(aspect, 0.25) + 2.5), dpi=110)
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(13, 6.5 * min(1.6, aspect)), dpi=110)
     inc = np.asarray([i.xy for i in w.incidents]).reshape(-1, 2)
+
+    def size(base: float, n: int, ref: int) -> float:
+        """Marker area shrinking with the number of markers, so a big city stays readable."""
+        return float(np.clip(base * np.sqrt(ref / max(n, 1)), base / 8, base))
+
     cmap = ListedColormap(TIER_COLORS)
     step = max(1, len(foot.xy) // 4000)
     pts = foot.xy[::step]
@@ -277,15 +284,43 @@ def plot_map(run: ScenarioRun, path: Path) -> None:
                 )
             )
         if len(inc):
-            ax.scatter(inc[:, 0] / 1000, inc[:, 1] / 1000, s=10, c="black", ec="white", lw=0.3)
+            ax.scatter(
+                inc[:, 0] / 1000,
+                inc[:, 1] / 1000,
+                s=size(10, len(inc), 300),
+                c="black",
+                ec="white",
+                lw=0.3,
+            )
         hs = np.asarray([s.xy for s in w.spots])
-        ax.scatter(hs[:, 0] / 1000, hs[:, 1] / 1000, marker="*", s=140, c="#ff7f0e", ec="k")
+        ax.scatter(
+            hs[:, 0] / 1000,
+            hs[:, 1] / 1000,
+            marker="*",
+            s=size(140, len(hs), 20),
+            c="#ff7f0e",
+            ec="k",
+        )
         manned = {p for ids in manned_posts(run, dep, hour).values() for p in ids}
         posts = np.asarray([xy for p, xy in dep.posts_xy.items() if p in manned]).reshape(-1, 2)
-        ax.scatter(posts[:, 0] / 1000, posts[:, 1] / 1000, marker="^", s=45, c="#6a3d9a", ec="w")
+        ax.scatter(
+            posts[:, 0] / 1000,
+            posts[:, 1] / 1000,
+            marker="^",
+            s=size(45, len(posts), 30),
+            c="#6a3d9a",
+            ec="w",
+        )
         if name == "optimized":
             d = dep.docks_xy
-            ax.scatter(d[:, 0] / 1000, d[:, 1] / 1000, marker="s", s=70, c="#1f77b4", ec="w")
+            ax.scatter(
+                d[:, 0] / 1000,
+                d[:, 1] / 1000,
+                marker="s",
+                s=size(70, len(d), 10),
+                c="#1f77b4",
+                ec="w",
+            )
         sh = run.kpi["policies"][name]
         ax.set_title(f"{name}: {sh['compliance_3min'] * 100:.0f} % of calls answered within 3 min")
         ax.set_aspect("equal")

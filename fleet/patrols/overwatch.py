@@ -421,6 +421,9 @@ class OverwatchRun:
         except asyncio.CancelledError:
             status = "stopped"
             raise
+        except Exception:
+            status = "failed"  # the drones still come home; the caller records the error
+            raise
         finally:
             await self._finish(status)
 

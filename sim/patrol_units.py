@@ -22,8 +22,14 @@ _ARRIVED_M = 5.0
 
 
 def _latest_route(unit: SimUnit) -> dict[str, Any] | None:
-    routes = [m for m in unit.commands if m.get("kind") == "patrol_route"]
-    return routes[-1] if routes else None
+    """The route the unit follows now: none once a dispatch came after it (the unit drives
+    to the incident, as `GroundFleet` makes it, and leaves the patrol)."""
+    for m in reversed(unit.commands):
+        if m.get("kind") == "dispatch":
+            return None
+        if m.get("kind") == "patrol_route":
+            return m
+    return None
 
 
 def _at(unit: SimUnit, lon: float, lat: float) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,9 +24,9 @@ from typing import Any
 from fleet.domain import MissionWaypoint, Principal
 from fleet.drones import BatteryInsufficient, DroneService
 from fleet.errors import PatrolfleetError
-from fleet.events import EventHub
+from fleet.events import EventHub, FleetEvent
 from fleet.outbox import Outbox
-from fleet.patrols.domain import SORTIE_DONE, Patrol, PatrolRoute, PatrolSortie
+from fleet.patrols.domain import SORTIE_DONE, HotSpot, Patrol, PatrolRoute, PatrolSortie
 from fleet.patrols.plans import distance_m
 from fleet.state import LiveState
 from fleet.store.patrols import PatrolStore
@@ -111,8 +111,11 @@ class PatrolRun:
     events: EventHub
     outbox: Outbox
     drones: DroneService | None
+    roads: Callable[[], Awaitable[Any]] | None = None  # the road network, for re-planning
     _inside: set[tuple[str, str]] = field(default_factory=set)
     _off_route: set[str] = field(default_factory=set)
+    _lines: dict[str, Any] = field(default_factory=dict)
+    _pulled: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
     @property
     def id(self) -> str:
@@ -149,8 +152,30 @@ class PatrolRun:
         by_drone: dict[str, list[PatrolSortie]] = {}
         for s in sorties:
             by_drone.setdefault(s.drone_id, []).append(s)
+        self._lines = {r.unit_id: r.route["geometry"]["coordinates"] for r in routes}
+        unsubscribe = self.events.add_listener(self._on_event)
+        try:
+            await self._run(routes, by_drone)
+        finally:
+            unsubscribe()
+        progress = await self.progress()
+        await self.patrols.update_patrol(
+            p.id,
+            actor=actor_of(p.id),
+            action="patrol.complete",
+            status="completed",
+            ended_at=datetime.now(UTC),
+            progress=progress,
+        )
+        self._publish("completed", {"progress": progress})
+
+    async def _run(
+        self, routes: Sequence[PatrolRoute], by_drone: dict[str, list[PatrolSortie]]
+    ) -> None:
+        p = self.patrol
         async with asyncio.TaskGroup() as tg:
             tracker = tg.create_task(self._track(routes), name=f"patrol[{p.id}].track")
+            holes = tg.create_task(self._close_holes(tg), name=f"patrol[{p.id}].holes")
             work = [
                 tg.create_task(self._route(r), name=f"patrol[{p.id}].route[{r.unit_id}]")
                 for r in routes
@@ -162,16 +187,7 @@ class PatrolRun:
             await asyncio.gather(*work)
             await self._sleep_until(float(p.plan["horizon_s"]))
             tracker.cancel()
-        progress = await self.progress()
-        await self.patrols.update_patrol(
-            p.id,
-            actor=actor_of(p.id),
-            action="patrol.complete",
-            status="completed",
-            ended_at=datetime.now(UTC),
-            progress=progress,
-        )
-        self._publish("completed", {"progress": progress})
+            holes.cancel()
 
     # --- drones -------------------------------------------------------------------------
 
@@ -309,41 +325,152 @@ class PatrolRun:
 
     async def _route(self, r: PatrolRoute) -> None:
         """Send the route (once) and record the unit's answer."""
-        if r.status in {"acked", "failed", "timed_out"}:
+        if r.status in {"acked", "failed", "timed_out", "pulled"}:
             return
         if r.command_id is None:
             # A crash between recording the command and noting it here must not send the
             # route twice: the command carries the route id, so look for it first.
-            sent = await self.store.list_commands(unit_id=r.unit_id, correlation_id=r.id, limit=1)
+            sent = await self.store.list_commands(unit_id=r.unit_id, correlation_id=r.id)
             if sent:
-                r = await self.patrols.update_route(r.id, status="sent", command_id=sent[0].id)
+                r = await self.patrols.update_route(r.id, status="sent", command_id=sent[-1].id)
         if r.command_id is None:
-            stops = [
-                {
-                    **{k: v for k, v in st.items() if k in ("hot_spot_id", "lon", "lat")},
-                    "arrive_at": self.wall_at(st["arrival_s"]).isoformat(),
-                    "start_at": self.wall_at(st["start_s"]).isoformat(),
-                    "depart_at": self.wall_at(st["departure_s"]).isoformat(),
-                    "dwell_s": st["departure_s"] - st["start_s"],
-                }
-                for st in r.stops
-            ]
-            cmd = await self.outbox.submit(
-                actor_of(self.id),
-                r.unit_id,
-                "patrol_route",
-                {"patrol_id": self.id, "route_id": r.id, "route": r.route, "stops": stops},
-                correlation_id=r.id,
-            )
-            r = await self.patrols.update_route(r.id, status="sent", command_id=cmd.id)
+            r = await self._send(r)
         assert r.command_id is not None
         outcome = await self.outbox.wait_outcome(r.command_id)
         status = {
             CommandStatus.ACKED: "acked",
             CommandStatus.TIMED_OUT: "timed_out",
         }.get(outcome.status, "failed")
+        current = next(
+            (x for x in await self.patrols.list_routes(self.id, r.version) if x.id == r.id), r
+        )
+        if current.command_id != r.command_id:  # re-planned meanwhile: the new order counts
+            return
         await self.patrols.update_route(r.id, status=status, reason=outcome.error)
         self._publish(f"route.{status}", {"unit_id": r.unit_id, "command_id": r.command_id})
+
+    async def _send(self, r: PatrolRoute) -> PatrolRoute:
+        """Record the route command (the outbox sends it) and note its id on the route."""
+        stops = [
+            {
+                **{k: v for k, v in st.items() if k in ("hot_spot_id", "lon", "lat")},
+                "arrive_at": self.wall_at(st["arrival_s"]).isoformat(),
+                "start_at": self.wall_at(st["start_s"]).isoformat(),
+                "depart_at": self.wall_at(st["departure_s"]).isoformat(),
+                "dwell_s": st["departure_s"] - st["start_s"],
+            }
+            for st in r.stops
+        ]
+        cmd = await self.outbox.submit(
+            actor_of(self.id),
+            r.unit_id,
+            "patrol_route",
+            {"patrol_id": self.id, "route_id": r.id, "route": r.route, "stops": stops},
+            correlation_id=r.id,
+        )
+        return await self.patrols.update_route(r.id, status="sent", command_id=cmd.id)
+
+    # --- a unit pulled away to an incident -------------------------------------------
+
+    def _on_event(self, event: FleetEvent) -> None:
+        """A patrol unit that accepted a dispatch has left its route (runs on the loop)."""
+        data = event.data
+        if (
+            event.type == "command.acked"
+            and data.get("kind") == "dispatch"
+            and data.get("unit_id") in self._lines
+        ):
+            self._pulled.put_nowait(str(data["unit_id"]))
+
+    async def _close_holes(self, tg: asyncio.TaskGroup) -> None:
+        """Re-plan the pulled unit's remaining stops onto the patrol's other ground units
+        (the ground planner on the roads, from where they are now), and send the new routes
+        with acknowledgements; what nobody can take is reported as a hole."""
+        while True:
+            uid = await self._pulled.get()
+            try:
+                await self._close_hole(uid, tg)
+            except Exception:  # the patrol goes on; the hole is logged
+                log.exception("patrol.replan.failed", extra={"patrol_id": self.id, "unit_id": uid})
+
+    async def _close_hole(self, pulled: str, tg: asyncio.TaskGroup) -> None:
+        from fleet.patrols.plans import PlanInputs, _plan_ground, run_planner
+
+        p = self.patrol
+        routes = {r.unit_id: r for r in await self.patrols.list_routes(p.id, p.version)}
+        gone = routes.get(pulled)
+        if gone is None or gone.status == "pulled":
+            return
+        now = self.plan_now()
+        left = [st for st in gone.stops if st["start_s"] > now]
+        await self.patrols.update_route(gone.id, status="pulled", reason="dispatched")
+        self._lines.pop(pulled, None)
+        others = {u: r for u, r in routes.items() if u != pulled and r.status in {"acked", "sent"}}
+        spot_ids = {st["hot_spot_id"] for st in left}
+        for r in others.values():
+            spot_ids |= {st["hot_spot_id"] for st in r.stops if st["start_s"] > now}
+        self._publish(
+            "unit.pulled",
+            {"unit_id": pulled, "hot_spots_left": sorted({st["hot_spot_id"] for st in left})},
+        )
+        horizon = float(p.plan["horizon_s"]) - now
+        if not left or horizon < 60:
+            return
+        ground: dict[str, tuple[str, tuple[float, float]]] = {}
+        for u in others:
+            live = self.state.get(u)
+            if live is not None and live.lon is not None and live.lat is not None:
+                ground[u] = (live.kind.value, (live.lon, live.lat))
+        if not ground or self.roads is None:
+            self._publish("hole", {"unit_id": pulled, "hot_spots": sorted(spot_ids)})
+            return
+        now_dt = datetime.now(UTC)
+        spots = tuple(
+            HotSpot(
+                id=h["id"],
+                name=h["name"],
+                geometry={"type": "Point", "coordinates": [h["lon"], h["lat"]]},
+                weight=h["weight"],
+                revisit_s=min(h["revisit_s"], horizon),
+                dwell_s=h["dwell_s"],
+                created_at=now_dt,
+                updated_at=now_dt,
+            )
+            for h in p.plan["hot_spots"]
+            if h["id"] in spot_ids
+        )
+        inputs = PlanInputs(
+            hot_spots=spots, horizon_s=horizon, drones={}, ground=ground, time_limit_s=2.0
+        )
+        roads = await self.roads()
+        _, planned = await run_planner(lambda: _plan_ground(inputs, roads), inputs.time_limit_s)
+        covered: set[str] = set()
+        for new in planned:
+            r = others[new["unit_id"]]
+            stops = [
+                {
+                    **st,
+                    "arrival_s": st["arrival_s"] + now,
+                    "start_s": st["start_s"] + now,
+                    "departure_s": st["departure_s"] + now,
+                }
+                for st in new["stops"]
+            ]
+            covered |= {st["hot_spot_id"] for st in stops}
+            r = await self.patrols.update_route(
+                r.id, route=new["route"], stops=stops, status="pending", command_id=None
+            )
+            self._lines[r.unit_id] = r.route["geometry"]["coordinates"]
+            r = await self._send(r)
+            tg.create_task(self._route(r), name=f"patrol[{p.id}].route[{r.unit_id}].replan")
+        self._publish(
+            "replanned",
+            {
+                "pulled": pulled,
+                "units": [x["unit_id"] for x in planned],
+                "hot_spots_uncovered": sorted({st["hot_spot_id"] for st in left} - covered),
+            },
+        )
 
     # --- tracking -----------------------------------------------------------------------
 
@@ -353,7 +480,7 @@ class PatrolRun:
         plan = self.patrol.plan
         spots = [(h["id"], (h["lon"], h["lat"])) for h in plan["hot_spots"]]
         drone_ids = {s["drone_id"] for s in self._sorties_doc()}
-        line_of = {r.unit_id: r.route["geometry"]["coordinates"] for r in routes}
+        line_of = self._lines  # updated in place when a hole is closed
         units = drone_ids | set(line_of)
         last_progress = 0.0
         loop = asyncio.get_running_loop()

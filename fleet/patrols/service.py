@@ -306,6 +306,7 @@ class PatrolService:
             events=self.events,
             outbox=self.outbox,
             drones=self.drones,
+            roads=self._road_network,
         )
 
     async def _run_patrol(self, patrol: Patrol) -> None:

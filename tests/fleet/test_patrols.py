@@ -129,6 +129,29 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 assert qgc["fileType"] == "Plan" and qgc["mission"]["items"]
                 r = await c.post(f"/v1/patrols/{pid}/start")
                 assert r.status_code == 202, r.text
+
+                async def acked() -> bool:
+                    routes = (await patrol_state(rig, pid))["routes"]
+                    return all(r["status"] == "acked" for r in routes)
+
+                await wait_for(acked, timeout_s=10, interval_s=0.2)
+                # foot-1 is pulled away to an incident: its remaining stops go to car-1.
+                before = {r["unit_id"]: r for r in (await patrol_state(rig, pid))["routes"]}
+                r = await c.post(
+                    "/v1/units/foot-1/commands",
+                    json={"kind": "dispatch", "payload": {"lon": lon, "lat": lat}},
+                )
+                assert r.status_code in (201, 202), r.text
+
+                async def replanned() -> bool:
+                    routes = {r["unit_id"]: r for r in (await patrol_state(rig, pid))["routes"]}
+                    return bool(
+                        routes["foot-1"]["status"] == "pulled"
+                        and routes["car-1"]["command_id"] != before["car-1"]["command_id"]
+                        and routes["car-1"]["status"] == "acked"
+                    )
+
+                await wait_for(replanned, timeout_s=15, interval_s=0.2)
             p = await wait_ended(rig, pid, 60)
             follower.cancel()
         assert p["status"] == "completed", p
@@ -141,11 +164,11 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 timeout_s=20,
             )
         # ground units received and acked their routes
-        assert p["routes"] and all(r["status"] == "acked" for r in p["routes"]), p["routes"]
+        # (both acked before foot-1 was pulled away, checked above)
+        assert {r["status"] for r in p["routes"]} == {"acked", "pulled"}, p["routes"]
         for u in units:
-            routes = [m for m in u.commands if m["kind"] == "patrol_route"]
-            if any(r["unit_id"] == u.unit_id for r in p["routes"]):
-                assert len(routes) == 1 and routes[0]["payload"]["stops"]
+            orders = [m for m in u.commands if m["kind"] == "patrol_route"]
+            assert orders and all(m["payload"]["stops"] for m in orders)
         prog = p["progress"]
         assert prog["all_visited"], prog
         ground_seen = set()
@@ -162,8 +185,15 @@ async def test_a_patrol_flies_its_sorties_sends_acked_routes_and_visits_every_ho
                 "target",
                 h["target_revisit_s"],
             )
-        # the ground units drove their routes: the service saw them at hot spots
-        assert ground_seen == {r["unit_id"] for r in p["routes"]}, prog
+        # car-1 drove its routes (the first and the re-planned one): seen at hot spots
+        assert "car-1" in ground_seen, prog
+        routes = {r["unit_id"]: r for r in p["routes"]}
+        assert routes["foot-1"]["status"] == "pulled" and routes["car-1"]["status"] == "acked"
+        car_orders = [m for m in units[0].commands if m["kind"] == "patrol_route"]
+        assert len(car_orders) == 2
+        left = {st["hot_spot_id"] for st in before["foot-1"]["stops"]}
+        taken = {st["hot_spot_id"] for st in car_orders[1]["payload"]["stops"]}
+        assert left <= taken, (left, taken)
     print("runtime", round(time.monotonic() - t0, 1))
 
 

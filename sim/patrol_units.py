@@ -28,7 +28,7 @@ def _latest_route(unit: SimUnit) -> dict[str, Any] | None:
         if m.get("kind") == "dispatch":
             return None
         if m.get("kind") == "patrol_route":
-            return m
+            return dict(m)
     return None
 
 

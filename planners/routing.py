@@ -89,7 +89,9 @@ class RoutingParams:
     use_full_propagation : OR-Tools' full propagation during local search.
     lean_operators : switch off OR-Tools' LNS, chain, pair/subtrip (pickup-delivery) and
         Lin-Kernighan operators. Measured on Solomon at 5 s: about 2x more GLS iterations
-        and 0.8 points less mean gap on R101/RC105/C104/R208 (3.12 % -> 2.34 %).
+        and 0.8 points less mean gap on R101/RC105/C104/R208 (3.12 % -> 2.34 %). At 10 s
+        the default operator set with PATH_CHEAPEST_ARC did better on several R2/RC2
+        instances (see bench/routing.py), so the benchmark runs both.
     """
 
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"

@@ -11,9 +11,9 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +62,8 @@ from fleet.types import (
     UnitKind,
 )
 
+_T = TypeVar("_T")
+
 
 def new_id(prefix: str) -> str:
     """A short, sortable-enough, collision-free id such as ``inc-3f9a1c2b7d4e``."""
@@ -73,6 +75,13 @@ def hash_token(token: str) -> str:
 
 
 # --- row -> domain -------------------------------------------------------------------------
+
+
+def _copy(cls: type[_T], row: Any, **overrides: Any) -> _T:
+    """A domain record from a row: every field of `cls` read from the row attribute of the
+    same name, except those given (conversions such as enums, and copies of JSON values)."""
+    names = [f.name for f in fields(cls) if f.name not in overrides]  # type: ignore[arg-type]
+    return cls(**{n: getattr(row, n) for n in names}, **overrides)
 
 
 def _unit(row: UnitRow) -> Unit:
@@ -91,40 +100,15 @@ def _unit(row: UnitRow) -> Unit:
 
 
 def _position(row: PositionRow) -> Position:
-    return Position(
-        unit_id=row.unit_id,
-        at=row.at,
-        lon=row.lon,
-        lat=row.lat,
-        alt_m=row.alt_m,
-        speed_mps=row.speed_mps,
-        heading_deg=row.heading_deg,
-        battery_pct=row.battery_pct,
-    )
+    return _copy(Position, row)
 
 
 def _dock(row: DockRow) -> Dock:
-    return Dock(
-        id=row.id,
-        name=row.name,
-        lon=row.lon,
-        lat=row.lat,
-        created_at=row.created_at,
-        capacity=row.capacity,
-        charge_minutes=row.charge_minutes,
-    )
+    return _copy(Dock, row)
 
 
 def _duty(row: DutySessionRow) -> DutySession:
-    return DutySession(
-        id=row.id,
-        unit_id=row.unit_id,
-        checked_in_at=row.checked_in_at,
-        checked_out_at=row.checked_out_at,
-        team_size=row.team_size,
-        source=row.source,
-        note=row.note,
-    )
+    return _copy(DutySession, row)
 
 
 def _incident(row: IncidentRow, transitions: Sequence[IncidentTransitionRow] = ()) -> Incident:
@@ -154,66 +138,25 @@ def _incident(row: IncidentRow, transitions: Sequence[IncidentTransitionRow] = (
 
 
 def _assignment(row: AssignmentRow) -> Assignment:
-    return Assignment(
-        id=row.id,
-        incident_id=row.incident_id,
-        unit_id=row.unit_id,
-        status=row.status,
-        actor=row.actor,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        tier=row.tier,
-        eta_s=row.eta_s,
-        command_id=row.command_id,
-    )
+    return _copy(Assignment, row)
 
 
 def _command(row: CommandRow) -> Command:
-    return Command(
-        id=row.id,
-        unit_id=row.unit_id,
-        channel=row.channel,
-        kind=row.kind,
-        payload=dict(row.payload or {}),
-        status=CommandStatus(row.status),
-        attempts=row.attempts,
-        timeout_s=row.timeout_s,
-        actor=row.actor,
-        created_at=row.created_at,
-        correlation_id=row.correlation_id,
-        error=row.error,
-        result=row.result,
-        sent_at=row.sent_at,
-        completed_at=row.completed_at,
-    )
+    return _copy(Command, row, payload=dict(row.payload or {}), status=CommandStatus(row.status))
 
 
 def _fence(row: FenceRow) -> Fence:
-    return Fence(
-        id=row.id,
-        name=row.name,
+    return _copy(
+        Fence,
+        row,
         kind=FenceKind(row.kind),
         geometry=dict(row.geometry),
-        active=row.active,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        min_alt_m=row.min_alt_m,
-        max_alt_m=row.max_alt_m,
         properties=dict(row.properties or {}),
     )
 
 
 def _audit(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        role=row.role,
-        action=row.action,
-        target_type=row.target_type,
-        target_id=row.target_id,
-        detail=dict(row.detail or {}),
-    )
+    return _copy(AuditEntry, row, detail=dict(row.detail or {}))
 
 
 def _mission(row: MissionRow) -> Mission:
@@ -238,15 +181,7 @@ def _mission(row: MissionRow) -> Mission:
 
 
 def _preset(row: WarningPresetRow) -> WarningPreset:
-    return WarningPreset(
-        id=row.id,
-        name=row.name,
-        texts=dict(row.texts),
-        volume=row.volume,
-        repeat=row.repeat,
-        spotlight=row.spotlight,
-        created_at=row.created_at,
-    )
+    return _copy(WarningPreset, row, texts=dict(row.texts))
 
 
 class Store:

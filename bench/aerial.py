@@ -1,10 +1,10 @@
 """Aerial planner benchmark: 20 drones, 300 hot spots, 5 no-fly zones, seconds to a plan.
 
-Run ``python -m bench.aerial [--time-limit 8] [--repeat 3] [--json]``. The instance is fixed
-by ``--seed``: 5 docks, 4 circular zones and 1 polygon zone over a ~10 x 10 km area of
-Helsinki, hot spots with weights 1-9, 2 h revisits and 0/10/15 min dwell. Prints one JSON
-object: wall seconds per run (geometry + routing), sorties, covered weight share and whether
-every sortie stays within endurance minus reserve.
+Run ``patrolfleet bench aerial [--time-limit 8] [--repeat 3] [--engine auto|ortools|pyvrp]
+--json``. The instance is fixed by ``--seed``: 5 docks, 4 circular zones and 1 polygon zone
+over a ~10 x 10 km area of Helsinki, hot spots with weights 1-9, 2 h revisits and 0/10/15
+min dwell. Prints one JSON object: wall seconds per run (geometry + routing), sorties,
+covered weight share and whether every sortie stays within endurance minus reserve.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from planners.aerial import AerialProblem, Dock, Drone, HotSpot, plan_aerial
 from planners.geo import NoFlyZone
+from planners.routing import RoutingParams
 from planners.stop import MaxRuntime
 
 
@@ -78,13 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=8.0, help="routing search seconds")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--engine", choices=("auto", "ortools", "pyvrp"), default="auto", help="routing engine"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    params = RoutingParams(engine=args.engine)
     problem = make_problem(seed=args.seed)
     runs = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        plan = plan_aerial(problem, stop=MaxRuntime(args.time_limit))
+        plan = plan_aerial(problem, stop=MaxRuntime(args.time_limit), params=params)
         wall = time.perf_counter() - t0
         runs.append(
             {
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "hot_spots": len(problem.hot_spots),
         "no_fly_zones": len(problem.no_fly),
         "time_limit_s": args.time_limit,
+        "engine": args.engine,
         "max_wall_s": max(r["wall_s"] for r in runs),
         "median_wall_s": statistics.median(r["wall_s"] for r in runs),
         "runs": runs,

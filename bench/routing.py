@@ -7,12 +7,14 @@ time equals distance, the objective is total distance with any number of vehicle
 the instance's limit. Both solvers work in integer tenths and the objective is divided by
 10 to compare with ``bks_distance`` of ``bks.csv``.
 
-Budget: the routing core gets ``--time-limit`` seconds of wall clock per instance and uses
-both cores of the machine: ``--workers`` processes (default 2) run different
-first-solution strategies / seeds in parallel and the best plan is kept (OR-Tools routing
-search itself is single-threaded). PyVRP, when importable, then solves the same instance
-for the same wall-clock time on one core (its `solve` is single-threaded). The two are
-never run at the same time, so they do not compete for the cores.
+Budget: the routing core (`planners.routing.solve`, default engine selection, which
+gives these instances to PyVRP) gets ``--time-limit`` seconds of wall clock per instance
+and uses both cores of the machine: ``--workers`` processes (default 2) run different
+seeds / settings in parallel and the best plan is kept (each engine's search is
+single-threaded). ``--engine ortools`` runs an OR-Tools-only portfolio instead, to measure
+that engine. PyVRP itself, called directly, then solves the same instance for the same
+wall-clock time on one core with seed 0. The two are never run at the same time, so they
+do not compete for the cores.
 """
 
 from __future__ import annotations
@@ -40,25 +42,44 @@ from planners.stop import MaxRuntime
 DEFAULT_DIR = Path("../shared/data/vrp/solomon")
 
 #: Portfolio, one entry per worker process: (name, search settings, seed); the best plan
-#: wins. Entry 1 is the robust one: parallel cheapest insertion with mandatory visits as
-#: big penalties always finds a plan, also with the tight windows of R1/RC1. Entry 2 is
-#: the plain OR-Tools set-up (path cheapest arc, hard constraints, default operators): it
-#: finds *no* plan on R101, R105, RC101, RC105 in 10 s, but where it does it often beats
-#: entry 1 on the long routes of R2/RC2 (10 s, measured: RC204 2.4 % vs 7.4 %, RC203
-#: 4.0 % vs 11.1 %, R107 3.6 % vs 6.0 %). Savings (the first portfolio's second entry) won
-#: 19 of 56 instances in that first run; it is kept for --workers 3.
+#: wins. The routing core's default engine ("auto") solves these plain VRPTW instances with
+#: PyVRP, so the two workers are PyVRP's iterated local search on two seeds (1 and 2; the
+#: side-by-side PyVRP run uses seed 0). More workers add OR-Tools entries.
 PORTFOLIO: tuple[tuple[str, RoutingParams, int], ...] = (
-    ("pci-lean-penalty", RoutingParams(first_solution="PARALLEL_CHEAPEST_INSERTION"), 0),
+    ("auto-seed1", RoutingParams(), 1),
+    ("auto-seed2", RoutingParams(), 2),
+    ("ortools-pci-lean-penalty", RoutingParams(engine="ortools"), 0),
+    ("auto-seed3", RoutingParams(), 3),
+)
+
+#: OR-Tools only (``--engine ortools``), the portfolio measured before PyVRP became the
+#: default engine. Entry 1 is the robust one: parallel cheapest insertion with mandatory
+#: visits as big penalties always finds a plan, also with the tight windows of R1/RC1.
+#: Entry 2 is the plain OR-Tools set-up (path cheapest arc, hard constraints, default
+#: operators): it finds *no* plan on R101, R105, RC101, RC105 in 10 s, but where it does it
+#: often beats entry 1 on the long routes of R2/RC2 (10 s, measured: RC204 2.4 % vs 7.4 %,
+#: RC203 4.0 % vs 11.1 %, R107 3.6 % vs 6.0 %). Savings won 19 of 56 instances in a first
+#: run; it is kept for --workers 3.
+ORTOOLS_PORTFOLIO: tuple[tuple[str, RoutingParams, int], ...] = (
+    ("pci-lean-penalty", RoutingParams(engine="ortools"), 0),
     (
         "pca-default-hard",
         RoutingParams(
-            first_solution="PATH_CHEAPEST_ARC", mandatory_as_penalty=False, lean_operators=False
+            engine="ortools",
+            first_solution="PATH_CHEAPEST_ARC",
+            mandatory_as_penalty=False,
+            lean_operators=False,
         ),
         0,
     ),
-    ("savings-lean-penalty", RoutingParams(first_solution="SAVINGS"), 1),
-    ("lci-lean-penalty", RoutingParams(first_solution="LOCAL_CHEAPEST_INSERTION"), 2),
+    ("savings-lean-penalty", RoutingParams(engine="ortools", first_solution="SAVINGS"), 1),
+    (
+        "lci-lean-penalty",
+        RoutingParams(engine="ortools", first_solution="LOCAL_CHEAPEST_INSERTION"),
+        2,
+    ),
 )
+PORTFOLIOS = {"auto": PORTFOLIO, "ortools": ORTOOLS_PORTFOLIO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +153,10 @@ def to_problem(inst: Instance) -> RoutingProblem:
     return RoutingProblem(d, vehicles, visits, horizon=depot_window.latest)
 
 
-def _solve_one(args: tuple[str, float, int]) -> tuple[int | None, int, int]:
+def _solve_one(args: tuple[str, float, str, int]) -> tuple[int | None, int, int]:
     """Worker: (objective in tenths or None, vehicles used, solutions explored)."""
-    path, seconds, entry = args
-    _, params, seed = PORTFOLIO[entry]
+    path, seconds, portfolio, entry = args
+    _, params, seed = PORTFOLIOS[portfolio][entry]
     problem = to_problem(read_solomon(Path(path)))
     try:
         res = solve(
@@ -150,13 +171,17 @@ def _solve_one(args: tuple[str, float, int]) -> tuple[int | None, int, int]:
     return res.plan.distance(), len(res.plan.routes), res.num_solutions
 
 
-def solve_ortools(
-    path: Path, seconds: float, pool: ProcessPoolExecutor | None, workers: int
+def solve_core(
+    path: Path,
+    seconds: float,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    portfolio: str = "auto",
 ) -> dict[str, object]:
     """Solve with the routing core, ``workers`` portfolio entries in parallel."""
     # Leave time for process start-up and result transfer inside the budget.
     budget = max(seconds - 0.15, 0.1)
-    jobs = [(str(path), budget, k) for k in range(workers)]
+    jobs = [(str(path), budget, portfolio, k) for k in range(workers)]
     t0 = time.perf_counter()
     outs = [_solve_one(j) for j in jobs] if pool is None else list(pool.map(_solve_one, jobs))
     elapsed = time.perf_counter() - t0
@@ -168,7 +193,7 @@ def solve_ortools(
         "distance": dist / 10,
         "vehicles": used,
         "seconds": round(elapsed, 2),
-        "winner": PORTFOLIO[k][0],
+        "winner": PORTFOLIOS[portfolio][k][0],
         "solutions": sum(o[2] for o in outs),
     }
 
@@ -241,6 +266,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--glob", "--instances-glob", dest="glob", default="*.txt")
     p.add_argument("--limit", type=int, default=None, help="solve only the first N instances")
     p.add_argument("--workers", type=int, default=2, help="parallel portfolio processes")
+    p.add_argument(
+        "--engine",
+        choices=sorted(PORTFOLIOS),
+        default="auto",
+        help="routing core engine portfolio: auto (default engine selection) or ortools only",
+    )
     p.add_argument("--no-pyvrp", action="store_true", help="skip PyVRP even if installed")
     p.add_argument("--json", action="store_true", help="print one JSON object (default)")
     p.add_argument("--progress", action="store_true", help="per-instance lines on stderr")
@@ -268,7 +299,7 @@ def main(argv: list[str]) -> int:
         print("bench routing: --time-limit must be positive", file=sys.stderr)
         return 2
     bks = read_bks(bks_path)
-    workers = max(1, min(args.workers, len(PORTFOLIO)))
+    workers = max(1, min(args.workers, len(PORTFOLIOS[args.engine])))
     try:
         import pyvrp  # noqa: F401
 
@@ -290,7 +321,7 @@ def main(argv: list[str]) -> int:
                 print(f"bench routing: {inst.name} missing from {bks_path}", file=sys.stderr)
                 return 2
             ref = bks[inst.name]
-            ours = solve_ortools(f, args.time_limit, pool, workers)
+            ours = solve_core(f, args.time_limit, pool, workers, args.engine)
             row: dict[str, object] = {
                 "instance": inst.name,
                 "vehicles": ours["vehicles"],
@@ -322,6 +353,7 @@ def main(argv: list[str]) -> int:
         "benchmark": "routing",
         "time_limit_s": args.time_limit,
         "workers": workers,
+        "engine": args.engine,
         "instances": len(rows),
         "solved": sum(r["distance"] is not None for r in rows),
         "mean_gap_pct": _mean([r["gap_pct"] for r in rows]),  # type: ignore[misc]

@@ -7,11 +7,13 @@ as a warm start (`planners.routing.solve(..., initial=plan)`) and checked on its
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planners.problem import RoutingProblem
+from planners.problem import RoutingProblem, Vehicle, Visit
 
-__all__ = ["Plan", "PlanResult", "Route", "ScheduledVisit", "check_plan"]
+__all__ = ["Plan", "PlanResult", "Route", "ScheduledVisit", "check_plan", "schedule_route"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,58 @@ class Plan:
     def distance(self) -> int:
         """Sum of arc costs over all routes."""
         return sum(r.distance for r in self.routes)
+
+
+def schedule_route(problem: RoutingProblem, v: Vehicle, order: Sequence[int]) -> Route:
+    """Timings of vehicle ``v`` serving the visits ``order`` (indices) in that order.
+
+    Both engines report their routes through this function. The route is as short as its
+    order allows (so ``max_duration`` holds whenever the order is feasible at all), and among
+    the departures that achieve that, the earliest: every visit is served as early in its
+    window as the shortest route allows, and a route without windows leaves at the start
+    of its shift.
+    """
+    visits = problem.visits
+    horizon = int(problem.horizon or 0)
+    lo, hi = (0, horizon) if v.shift is None else (v.shift.earliest, min(v.shift.latest, horizon))
+    locs = [v.start, *(visits[k].location for k in order), v.end]
+    legs = [problem.duration(v, a, b) for a, b in itertools.pairwise(locs)]
+    opens = [_opens(visits[k]) for k in order]
+
+    # The latest departure that still meets every window and the shift end gives the
+    # shortest route (leaving later never lengthens it) ...
+    latest = hi  # latest time to reach the next stop, walking backwards from the end depot
+    for j in range(len(order) - 1, -1, -1):
+        s = visits[order[j]]
+        w_hi = horizon if s.window is None else min(s.window.latest, horizon)
+        latest = min(w_hi, latest - legs[j + 1] - s.service)
+    departure = max(lo, min(hi, latest - legs[0]))
+
+    def forward(dep: int) -> tuple[list[ScheduledVisit], int]:
+        t, load, stops = dep, 0, []
+        for j, k in enumerate(order):
+            s = visits[k]
+            arrival = t + legs[j]
+            begin = max(arrival, opens[j])
+            load += s.demand
+            stops.append(ScheduledVisit(s.id, s.location, arrival, begin, begin + s.service, load))
+            t = begin + s.service
+        return stops, t + legs[-1]
+
+    # ... and the whole route can then move earlier until some visit's window opening
+    # (or the shift start) stops it, without any waiting added.
+    stops, _ = forward(departure)
+    slack = min([departure - lo, *(sv.start - w for sv, w in zip(stops, opens, strict=True))])
+    if slack > 0:
+        departure -= slack
+    stops, arrival = forward(departure)
+    load = stops[-1].load if stops else 0
+    distance = sum(problem.distance(v, a, b) for a, b in itertools.pairwise(locs))
+    return Route(v.id, v.start, v.end, departure, arrival, tuple(stops), distance, load)
+
+
+def _opens(visit: Visit) -> int:
+    return 0 if visit.window is None else visit.window.earliest
 
 
 def check_plan(problem: RoutingProblem, plan: Plan) -> list[str]:
@@ -152,8 +206,10 @@ class PlanResult:
     plan : the best plan found.
     objective : solver objective in cost units (arc costs + fixed costs + drop penalties).
     runtime_s : wall-clock seconds spent in `solve`.
-    num_solutions : solutions the search went through (a measure of search effort).
+    num_solutions : solutions the search went through (a measure of search effort):
+        OR-Tools' accepted solutions, or PyVRP's iterations.
     problem : the problem solved, used by `is_feasible`.
+    engine : which engine produced the plan, ``"pyvrp"`` or ``"ortools"``.
     """
 
     plan: Plan
@@ -161,6 +217,7 @@ class PlanResult:
     runtime_s: float
     num_solutions: int
     problem: RoutingProblem
+    engine: str = "ortools"
 
     def cost(self) -> int:
         """The objective value (cost units)."""
@@ -178,5 +235,5 @@ class PlanResult:
             f"cost {self.objective}, distance {self.plan.distance()}, "
             f"{used}/{len(self.problem.vehicles)} vehicles, {served} visits served, "
             f"{len(self.plan.dropped)} dropped, feasible={self.is_feasible()}, "
-            f"{self.runtime_s:.2f}s, {self.num_solutions} solutions"
+            f"{self.runtime_s:.2f}s, {self.num_solutions} solutions ({self.engine})"
         )

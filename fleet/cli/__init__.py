@@ -33,7 +33,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(_plan.app, name="plan")
 app.add_typer(_sim.app, name="sim")
 
-BENCHES = ("ingest", "routing", "drones", "dispatch", "api")
+BENCHES = ("ingest", "routing", "aerial", "eta", "drones", "dispatch", "api")
 
 DataDirOpt = typer.Option(None, "--data-dir", help="Directory for the embedded database.")
 DbOpt = typer.Option(None, "--db", help="Database URL (default: SQLite in the data dir).")

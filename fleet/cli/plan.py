@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import typer
 
 from planners.errors import Infeasible, MalformedProblem, PlanningError
+from planners.routing import RoutingParams
 
 app = typer.Typer(
     help="Plan aerial/ground patrols, coverage and placement from a problem file.",
@@ -114,12 +115,27 @@ def run_with_progress(fn: Callable[[], T], *, expected_s: float, label: str) -> 
     return box["value"]  # type: ignore[no-any-return]
 
 
+EngineOpt = typer.Option(
+    "auto",
+    "--engine",
+    help="routing engine: auto (PyVRP where it can model the problem, else OR-Tools), "
+    "ortools or pyvrp",
+)
+
+
+def _routing_params(engine: str) -> RoutingParams:
+    if engine not in ("auto", "ortools", "pyvrp"):
+        raise typer.BadParameter(f"--engine must be auto, ortools or pyvrp, not {engine!r}")
+    return RoutingParams(engine=engine)  # type: ignore[arg-type]
+
+
 @app.command()
 def aerial(
     problem_path: Path = IN_OPT,
     out: Path = OUT_OPT,
     time_limit: float = typer.Option(8.0, "--time-limit", help="routing search seconds"),
     seed: int = typer.Option(0, help="search seed"),
+    engine: str = EngineOpt,
     qgc_dir: Path | None = typer.Option(
         None, "--qgc-dir", help="also write one QGroundControl .plan per sortie here"
     ),
@@ -131,7 +147,9 @@ def aerial(
     with planning_errors():
         problem = AerialProblem.from_dict(read_problem(problem_path))
         plan = run_with_progress(
-            lambda: plan_aerial(problem, stop=MaxRuntime(time_limit), seed=seed),
+            lambda: plan_aerial(
+                problem, stop=MaxRuntime(time_limit), seed=seed, params=_routing_params(engine)
+            ),
             expected_s=time_limit + 0.5,
             label="aerial",
         )
@@ -210,6 +228,7 @@ def ground(
     out: Path = OUT_OPT,
     time_limit: float = typer.Option(5.0, "--time-limit", help="routing search seconds"),
     seed: int = typer.Option(0, help="search seed"),
+    engine: str = EngineOpt,
     osm: Path | None = typer.Option(
         None, "--osm", help="OSM extract (.osm/.osm.gz/.osm.pbf); overrides the problem's map"
     ),
@@ -245,7 +264,13 @@ def ground(
         map_path = osm if osm is not None else resolve_map(data.get("map"), problem_path)
         roads = RoadNetwork.from_file(map_path)
         plan = run_with_progress(
-            lambda: solve_ground(problem, roads=roads, stop=MaxRuntime(time_limit), seed=seed),
+            lambda: solve_ground(
+                problem,
+                roads=roads,
+                stop=MaxRuntime(time_limit),
+                seed=seed,
+                params=_routing_params(engine),
+            ),
             expected_s=time_limit + 0.5,
             label="ground",
         )

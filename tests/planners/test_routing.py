@@ -1,6 +1,13 @@
-"""Routing core: real OR-Tools on small problems, plus hypothesis properties over random ones."""
+"""Routing core: real OR-Tools and PyVRP on small problems, hypothesis properties over random ones.
+
+The property tests run once per engine: OR-Tools on problems with skills, PyVRP (forced)
+on the same kind of problems without skill restrictions, which is what ``engine="auto"``
+gives it.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,20 +226,94 @@ def test_vehicle_that_cannot_reach_its_end_depot_in_its_shift_is_named() -> None
     assert err.value.where == "vehicles[0].shift"
 
 
-def test_warm_start_from_previous_plan_is_never_worse() -> None:
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_warm_start_from_previous_plan_is_never_worse(engine: str) -> None:
     rng = np.random.default_rng(7)
     pts = rng.uniform(0, 1000, (25, 2))
     d = scale_matrix(np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)), 1)
     vehicles = (Vehicle("a", 0, 0, capacity=40), Vehicle("b", 1, 1, capacity=40))
     visits = tuple(Visit(f"s{i}", i, demand=3, penalty=5000) for i in range(2, 25))
     problem = RoutingProblem(d, vehicles, visits)
-    first = solve(problem, stop=MaxIterations(300))
-    again = solve(problem, stop=MaxIterations(5), initial=first.plan)
+    params = RoutingParams(engine=engine)  # type: ignore[arg-type]
+    first = solve(problem, stop=MaxIterations(300), params=params)
+    again = solve(problem, stop=MaxIterations(5), initial=first.plan, params=params)
     assert again.cost() <= first.cost()
+    assert (first.engine, again.engine) == (engine, engine)
     # Re-plan after one visit is cancelled and a vehicle is withdrawn.
     smaller = RoutingProblem(d, (*vehicles[:1], Vehicle("c", 0, 0, capacity=40)), visits[1:])
-    replanned = solve(smaller, stop=MaxIterations(50), initial=first.plan)
+    replanned = solve(smaller, stop=MaxIterations(50), initial=first.plan, params=params)
     assert replanned.is_feasible()
+
+
+def test_auto_engine_is_pyvrp_unless_skills_restrict_visits_or_constraints_are_hard() -> None:
+    plain = RoutingProblem(
+        line_matrix(4),
+        (Vehicle("a", 0, 0, skills=frozenset({"foot"})), Vehicle("b", 0, 0)),
+        (Visit("s1", 1), Visit("s2", 2, penalty=100), Visit("s3", 3)),
+    )
+    assert solve(plain, stop=MaxIterations(20)).engine == "pyvrp"
+    hard = RoutingParams(mandatory_as_penalty=False)
+    assert solve(plain, stop=MaxIterations(20), params=hard).engine == "ortools"
+    # Only vehicle "a" may serve s3: OR-Tools restricts the visit to it.
+    restricted = RoutingProblem(
+        plain.durations,
+        plain.vehicles,
+        (*plain.visits[:2], Visit("s3", 3, skills=frozenset({"foot"}))),
+    )
+    result = solve(restricted, stop=MaxIterations(50))
+    assert result.engine == "ortools"
+    route = result.plan.route_of("a")
+    assert route is not None and "s3" in route.visit_ids()
+    with pytest.raises(ValueError, match="skills"):
+        solve(restricted, stop=MaxIterations(5), params=RoutingParams(engine="pyvrp"))
+    with pytest.raises(ValueError, match="engine"):
+        RoutingParams(engine="gurobi")  # type: ignore[arg-type]
+
+
+def test_pyvrp_route_leaves_as_late_as_its_window_allows_to_fit_the_endurance() -> None:
+    # 10 out, 10 back, a window opening at 500: only a late departure fits 30 of endurance.
+    problem = RoutingProblem(
+        line_matrix(2),
+        (Vehicle("d", 0, 0, shift=TimeWindow(0, 1000), max_duration=30),),
+        (Visit("spot", 1, service=5, window=TimeWindow(500, 600)),),
+    )
+    result = solve(problem, stop=MaxIterations(10), params=RoutingParams(engine="pyvrp"))
+    (route,) = result.plan.routes
+    assert route.departure == 490 and route.visits[0].start == 500 and route.arrival == 515
+    assert result.is_feasible() and result.engine == "pyvrp"
+
+
+def test_pyvrp_identical_vehicles_keep_their_own_ids_and_fixed_costs() -> None:
+    # Capacity 2 and six unit demands: three identical vans are all needed.
+    vans = tuple(Vehicle(f"van{i}", 0, 0, capacity=2, fixed_cost=100) for i in range(3))
+    problem = RoutingProblem(
+        line_matrix(7), vans, tuple(Visit(f"s{i}", i, demand=1) for i in range(1, 7))
+    )
+    result = solve(problem, stop=MaxIterations(200), params=RoutingParams(engine="pyvrp"))
+    assert sorted(r.vehicle_id for r in result.plan.routes) == ["van0", "van1", "van2"]
+    assert result.is_feasible()
+    assert result.cost() == result.plan.distance() + 300
+
+
+def test_pyvrp_over_constrained_problem_names_the_visit_it_cannot_serve() -> None:
+    problem = RoutingProblem(
+        line_matrix(4),
+        (Vehicle("v", 0, 0, shift=TimeWindow(0, 100)),),
+        (Visit("ok", 1), Visit("too-late", 3, window=TimeWindow(0, 5))),
+    )
+    with pytest.raises(Infeasible) as err:
+        solve(problem, stop=MaxIterations(30), params=RoutingParams(engine="pyvrp"))
+    assert "too-late" in str(err.value) and err.value.where == "visits[1]"
+
+
+def test_default_engine_gets_close_to_the_best_known_solution_of_solomon_r101() -> None:
+    from bench.routing import read_solomon, to_problem
+
+    problem = to_problem(read_solomon(Path("../shared/data/vrp/solomon/R101.txt")))
+    result = solve(problem, stop=MaxRuntime(2.0), seed=0)
+    assert result.engine == "pyvrp" and result.is_feasible()
+    # Best known 1637.7 (tenths in the problem). OR-Tools alone was 2.8 % off on R1 at 10 s.
+    assert 16377 <= result.plan.distance() <= 16377 * 1.02
 
 
 def test_same_seed_same_plan_and_other_seeds_still_feasible() -> None:
@@ -350,10 +431,15 @@ def test_scale_matrix_truncates_like_the_solomon_convention() -> None:
 
 # ---------------------------------------------------------------- properties (hypothesis)
 
+ENGINES = ("ortools", "pyvrp")
+
 
 @st.composite
-def tiny_problems(draw: st.DrawFn) -> RoutingProblem:
-    """1-3 vehicles, 1-7 visits on a 0..100 grid, random windows/skills/capacities/penalties."""
+def tiny_problems(draw: st.DrawFn, skills: bool = True) -> RoutingProblem:
+    """1-3 vehicles, 1-7 visits on a 0..100 grid, random windows/skills/capacities/penalties.
+
+    ``skills=False`` leaves every visit servable by every vehicle (PyVRP's domain).
+    """
     n_depots = draw(st.integers(1, 2))
     n_visits = draw(st.integers(1, 7))
     n = n_depots + n_visits
@@ -361,7 +447,7 @@ def tiny_problems(draw: st.DrawFn) -> RoutingProblem:
     ys = draw(st.lists(st.integers(0, 100), min_size=n, max_size=n))
     pts = np.column_stack([xs, ys]).astype(float)
     d = scale_matrix(np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)), 1, rounding="ceil")
-    skills_pool = ["a", "b"]
+    skills_pool = ["a", "b"] if skills else ["a"]
     vehicles = []
     for k in range(draw(st.integers(1, 3))):
         start = draw(st.integers(0, n_depots - 1))
@@ -373,7 +459,11 @@ def tiny_problems(draw: st.DrawFn) -> RoutingProblem:
                 start,
                 end,
                 capacity=draw(st.none() | st.integers(0, 10)),
-                skills=frozenset(draw(st.lists(st.sampled_from(skills_pool), max_size=2))),
+                skills=frozenset(
+                    draw(st.lists(st.sampled_from(skills_pool), max_size=2))
+                    if skills
+                    else skills_pool
+                ),
                 shift=TimeWindow(shift_start, shift_start + draw(st.integers(50, 800))),
                 max_duration=draw(st.none() | st.integers(0, 600)),
             )
@@ -405,10 +495,14 @@ def tiny_problems(draw: st.DrawFn) -> RoutingProblem:
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(problem=tiny_problems())
-def test_every_time_window_is_met_or_the_visit_is_reported_dropped(problem: RoutingProblem) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+@given(data=st.data())
+def test_every_time_window_is_met_or_the_visit_is_reported_dropped(
+    engine: str, data: st.DataObject
+) -> None:
+    problem = data.draw(tiny_problems(skills=engine == "ortools"))
     try:
-        result = solve(problem, stop=MaxIterations(20))
+        result = solve(problem, stop=MaxIterations(20), params=RoutingParams(engine=engine))
     except Infeasible as exc:
         # Only a mandatory visit, or a vehicle that cannot even drive from its start to
         # its end depot, may make a problem infeasible; the error names it.
@@ -440,12 +534,14 @@ def test_every_time_window_is_met_or_the_visit_is_reported_dropped(problem: Rout
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(problem=tiny_problems())
+@pytest.mark.parametrize("engine", ENGINES)
+@given(data=st.data())
 def test_every_route_lasts_at_most_the_vehicle_max_duration_and_fits_its_shift(
-    problem: RoutingProblem,
+    engine: str, data: st.DataObject
 ) -> None:
+    problem = data.draw(tiny_problems(skills=engine == "ortools"))
     try:
-        result = solve(problem, stop=MaxIterations(20))
+        result = solve(problem, stop=MaxIterations(20), params=RoutingParams(engine=engine))
     except Infeasible:
         return
     vehicles = {v.id: v for v in problem.vehicles}
@@ -465,11 +561,16 @@ def test_every_route_lasts_at_most_the_vehicle_max_duration_and_fits_its_shift(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(problem=tiny_problems(), seed=st.integers(0, 50))
-def test_the_same_seed_gives_the_same_plan(problem: RoutingProblem, seed: int) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+@given(data=st.data(), seed=st.integers(0, 50))
+def test_the_same_seed_gives_the_same_plan(engine: str, data: st.DataObject, seed: int) -> None:
+    problem = data.draw(tiny_problems(skills=engine == "ortools"))
+
     def run() -> object:
         try:
-            r = solve(problem, stop=MaxIterations(25), seed=seed)
+            r = solve(
+                problem, stop=MaxIterations(25), seed=seed, params=RoutingParams(engine=engine)
+            )
         except Infeasible as exc:
             return ("infeasible", exc.where)
         return (r.plan, r.cost())

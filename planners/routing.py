@@ -2,16 +2,16 @@
 
 Engines
 -------
-``RoutingParams.engine="auto"`` (the default) gives every problem PyVRP can model to PyVRP's
-iterated local search (`planners.routing_pyvrp`) and the rest to OR-Tools' routing search
-(this module). Measured on Solomon's 56 VRPTW instances at 10 s each on this 2-core
-machine: OR-Tools, our best-tuned portfolio, 2.43 % mean gap to the best-known solutions;
-PyVRP 0.20 % (`docs/bench/routing-solomon-10s.json`). OR-Tools stays the engine for what
-only it does here: visits restricted by skills to some of the vehicles, hard-constraint
-mode (``mandatory_as_penalty=False``), and naming the mandatory visits of a problem that
-cannot serve them all (when PyVRP's best plan still breaks a window, capacity or
-endurance, OR-Tools' penalty model runs on a quarter of the budget to find which). Both
-engines return the same `Plan`, checked by the same `planners.solution.check_plan`.
+``RoutingParams.engine="auto"`` (the default) gives problems to PyVRP's iterated local
+search (`planners.routing_pyvrp`) and keeps OR-Tools' routing search (this module) for
+what only it does here. Measured on Solomon's 56 VRPTW instances at 10 s each on this
+2-core machine: OR-Tools, our best-tuned portfolio, 2.43 % mean gap to the best-known
+solutions; PyVRP 0.20 % (`docs/bench/routing-solomon-10s.json`). OR-Tools stays the
+engine for hard-constraint mode (``mandatory_as_penalty=False``) and for naming the
+mandatory visits of a problem that cannot serve them all (when PyVRP's best plan still
+breaks a window, capacity or endurance, OR-Tools' penalty model runs on a quarter of the
+budget to find which). Both engines return the same `Plan`, timed by the same
+`planners.solution.schedule_route` and checked by the same `planners.solution.check_plan`.
 
 Usage
 -----
@@ -95,10 +95,11 @@ class RoutingParams:
 
     Parameters
     ----------
-    engine : ``"auto"`` (default) solves with PyVRP whatever it can model and with OR-Tools
-        the rest (visits restricted to some vehicles by skills, ``mandatory_as_penalty=
-        False``, and naming the visits of an over-constrained problem); ``"ortools"`` or
-        ``"pyvrp"`` force one engine (the fields below tune OR-Tools only).
+    engine : ``"auto"`` (default) solves with PyVRP, and with OR-Tools when
+        ``mandatory_as_penalty=False``, when a matrix has a non-zero diagonal (PyVRP
+        refuses those), or to name the visits of an over-constrained problem;
+        ``"ortools"`` forces OR-Tools, ``"pyvrp"`` is the same as ``"auto"`` (the fields
+        below tune OR-Tools only).
     first_solution : an OR-Tools ``FirstSolutionStrategy`` name. PARALLEL_CHEAPEST_INSERTION
         copes best with tight time windows in our Solomon measurements.
     metaheuristic : an OR-Tools ``LocalSearchMetaheuristic`` name.
@@ -445,7 +446,7 @@ def solve(
         return PlanResult(plan, 0, time.perf_counter() - t0, 0, problem)
 
     excluded, allowed = _screen(problem)
-    engine = _engine_for(params, allowed)
+    engine = _engine_for(params, problem)
     if engine == "pyvrp":
         modelled = [k for k in range(len(problem.visits)) if k not in set(excluded)]
         outcome = solve_with_pyvrp(
@@ -454,6 +455,7 @@ def solve(
             limits=limits,
             remaining_s=_remaining(limits, t0),
             seed=seed,
+            allowed=allowed,
             initial=initial,
         )
         if outcome.plan is not None:
@@ -508,18 +510,19 @@ def _remaining(limits: SearchLimits, t0: float) -> float | None:
     return max(limits.time_limit_s - (time.perf_counter() - t0), 0.001)
 
 
-def _engine_for(params: RoutingParams, allowed: dict[int, list[int]]) -> str:
+def _engine_for(params: RoutingParams, problem: RoutingProblem) -> str:
     """The engine that solves this problem (see the module docstring)."""
     if params.engine == "ortools" or not params.mandatory_as_penalty:
         return "ortools"
-    if allowed:
-        if params.engine == "pyvrp":
-            raise ValueError(
-                "engine 'pyvrp' cannot restrict visits to some vehicles (skills); "
-                "use engine 'auto' or 'ortools'"
-            )
-        return "ortools"
+    if _nonzero_diagonal(problem.durations) or (
+        problem.distances is not None and _nonzero_diagonal(problem.distances)
+    ):
+        return "ortools"  # PyVRP refuses travel from a place to itself
     return "pyvrp"
+
+
+def _nonzero_diagonal(matrices: np.ndarray) -> bool:
+    return bool(np.diagonal(matrices, axis1=1, axis2=2).any())
 
 
 def _diagnosis_limits(limits: SearchLimits) -> SearchLimits:

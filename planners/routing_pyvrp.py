@@ -6,9 +6,8 @@ On plain time-window routing PyVRP's iterated local search beats OR-Tools' routi
 by a wide margin at the same budget on this 2-core machine: Solomon's 56 VRPTW instances
 at 10 s each gave OR-Tools (our best-tuned portfolio) a 2.43 % mean gap to the best-known
 solutions against PyVRP's 0.20 % (`docs/bench/routing-solomon-10s.json`). `planners.routing.solve`
-therefore hands every problem PyVRP can model to this module and keeps OR-Tools for what
-only it does here: visits restricted to a subset of the vehicles (skills), hard-constraint
-mode (``mandatory_as_penalty=False``) and the diagnosis of a problem whose mandatory
+therefore hands problems to this module by default and keeps OR-Tools for hard-constraint
+mode (``mandatory_as_penalty=False``) and for the diagnosis of a problem whose mandatory
 visits cannot all be served (OR-Tools' penalty model names them).
 
 Mapping
@@ -26,6 +25,11 @@ Mapping
   PyVRP's cost (distance + fixed costs - collected prizes) differs from the routing core's
   objective (distance + fixed costs + uncollected drop costs) by a constant.
 - Demands are one load dimension; a vehicle without capacity gets the total demand.
+- Skills: a visit that only some vehicles may serve gets a location of its own (a copy of
+  its matrix row and column), and every vehicle not allowed there travels on a routing
+  profile in which reaching that location takes longer than the horizon. No feasible
+  PyVRP solution can then send it there (one extra profile per distinct pair of matrix
+  profile and set of restricted visits a vehicle may serve).
 
 Only the order of each route is taken from PyVRP; `planners.solution.schedule_route` times
 it, as it does for OR-Tools' routes.
@@ -33,7 +37,7 @@ it, as it does for OR-Tools' routes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +64,8 @@ class PyvrpOutcome:
     iterations: int
 
 
-def _type_key(v: Vehicle) -> tuple[object, ...]:
-    return (v.start, v.end, v.capacity, v.shift, v.max_duration, v.fixed_cost, v.profile)
+def _type_key(v: Vehicle, access: frozenset[int]) -> tuple[object, ...]:
+    return (v.start, v.end, v.capacity, v.shift, v.max_duration, v.fixed_cost, v.profile, access)
 
 
 def _stop(limits: SearchLimits, remaining_s: float | None) -> pyvrp_stop.StoppingCriterion:
@@ -82,16 +86,25 @@ def solve_with_pyvrp(
     limits: SearchLimits,
     remaining_s: float | None,
     seed: int,
+    allowed: Mapping[int, Sequence[int]] | None = None,
     initial: Plan | None = None,
 ) -> PyvrpOutcome:
     """Solve ``problem`` over the visits ``modelled`` (indices; the rest are dropped).
 
-    Every modelled visit must be servable by every vehicle (no skill restriction): the
-    caller checks that. Returns a plan only when PyVRP's best solution is feasible.
+    ``allowed`` maps a visit restricted by skills to the vehicles that may serve it.
+    Returns a plan only when PyVRP's best solution is feasible.
     """
     visits, vehicles = problem.visits, problem.vehicles
     horizon = int(problem.horizon or 0)
     n = problem.num_locations
+    allowed = allowed or {}
+    # A restricted visit gets a location of its own (a copy of its matrix row and column),
+    # so that the profile of a vehicle not allowed there can make that location
+    # unreachable in time without touching other visits at the same place.
+    restricted = [k for k in modelled if k in allowed]
+    private = {k: n + j for j, k in enumerate(restricted)}
+    rows = np.concatenate([np.arange(n), [visits[k].location for k in restricted]]).astype(int)
+    access = [frozenset(k for k in restricted if i in allowed[k]) for i in range(len(vehicles))]
 
     depot_locs = sorted({v.start for v in vehicles} | {v.end for v in vehicles})
     depot_index = {loc: i for i, loc in enumerate(depot_locs)}
@@ -105,7 +118,7 @@ def solve_with_pyvrp(
         lo, hi = (0, horizon) if s.window is None else (s.window.earliest, s.window.latest)
         clients.append(
             pyvrp.Client(
-                location=s.location,
+                location=private.get(k, s.location),
                 delivery=[s.demand] if with_load else [],
                 service_duration=s.service,
                 tw_early=lo,
@@ -119,8 +132,12 @@ def solve_with_pyvrp(
     # One vehicle type per distinct set of attributes; remember which vehicles it stands for.
     groups: dict[tuple[object, ...], list[int]] = {}
     for i, v in enumerate(vehicles):
-        groups.setdefault(_type_key(v), []).append(i)
+        groups.setdefault(_type_key(v, access[i]), []).append(i)
     type_vehicles = list(groups.values())
+    # Routing profiles: one per (matrix profile, visits it may serve among the restricted).
+    profile_of: dict[tuple[int, frozenset[int]], int] = {}
+    for i, v in enumerate(vehicles):
+        profile_of.setdefault((v.profile, access[i]), len(profile_of))
     vehicle_types = []
     for members in type_vehicles:
         v = vehicles[members[0]]
@@ -139,18 +156,30 @@ def solve_with_pyvrp(
                 start_late=hi,
                 tw_late=hi,
                 shift_duration=_NO_LIMIT if v.max_duration is None else v.max_duration,
-                profile=v.profile,
+                profile=profile_of[(v.profile, access[members[0]])],
                 name=v.id,
             )
         )
 
     costs = problem.distances if problem.distances is not None else problem.durations
-    n_prof = problem.durations.shape[0]
-    # (PyVRP's stubs spell a matrix as ndarray[int]; these are (n, n) int64 arrays.)
-    distance_matrices: list[Any] = [costs[p if costs.shape[0] > 1 else 0] for p in range(n_prof)]
-    duration_matrices: list[Any] = [problem.durations[p] for p in range(n_prof)]
+    # (PyVRP's stubs spell a matrix as ndarray[int]; these are int64 arrays.)
+    distance_matrices: list[Any] = []
+    duration_matrices: list[Any] = []
+    for p, may_serve in profile_of:
+        grid = np.ix_(rows, rows)
+        dist = costs[p if costs.shape[0] > 1 else 0][grid]
+        dur = problem.durations[p][grid]
+        barred = [private[k] for k in restricted if k not in may_serve]
+        if barred:
+            # Arriving after the horizon breaks every window: PyVRP never returns a
+            # feasible plan that sends this vehicle there.
+            dur = dur.copy()
+            dur[:, barred] = horizon + 1
+            dur[barred, barred] = 0  # PyVRP wants zero diagonals
+        distance_matrices.append(dist)
+        duration_matrices.append(dur)
     data = pyvrp.ProblemData(
-        locations=[pyvrp.Location(0.0, 0.0) for _ in range(n)],  # no operator needs x, y
+        locations=[pyvrp.Location(0.0, 0.0) for _ in rows],  # no operator needs x, y
         clients=clients,
         depots=[pyvrp.Depot(location=loc) for loc in depot_locs],
         vehicle_types=vehicle_types,
@@ -180,6 +209,8 @@ def solve_with_pyvrp(
         vehicle = type_vehicles[t][taken[t]]
         taken[t] += 1
         order = [modelled[a.idx] for a in r.schedule() if a.is_client()]
+        if any(k in allowed and vehicle not in allowed[k] for k in order):
+            return PyvrpOutcome(None, 0, result.num_iterations)  # cannot happen: barred in time
         assigned.append((vehicle, order))
     for vehicle, order in sorted(assigned):
         routes.append(schedule_route(problem, vehicles[vehicle], order))
@@ -204,6 +235,8 @@ def _initial_solution(
     if initial is None:
         return None
     client_of = {problem.visits[k].id: c for c, k in enumerate(modelled)}
+    # A vehicle may have lost a skill since the previous plan: PyVRP repairs what the
+    # initial routes break, as it does for time windows.
     type_of = {
         problem.vehicles[i].id: t for t, members in enumerate(type_vehicles) for i in members
     }

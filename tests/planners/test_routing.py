@@ -1,8 +1,6 @@
 """Routing core: real OR-Tools and PyVRP on small problems, hypothesis properties over random ones.
 
-The property tests run once per engine: OR-Tools on problems with skills, PyVRP (forced)
-on the same kind of problems without skill restrictions, which is what ``engine="auto"``
-gives it.
+The property tests run once per engine on the same random problems (skills included).
 """
 
 from __future__ import annotations
@@ -245,7 +243,7 @@ def test_warm_start_from_previous_plan_is_never_worse(engine: str) -> None:
     assert replanned.is_feasible()
 
 
-def test_auto_engine_is_pyvrp_unless_skills_restrict_visits_or_constraints_are_hard() -> None:
+def test_auto_engine_is_pyvrp_unless_constraints_are_hard_and_skills_hold_on_both() -> None:
     plain = RoutingProblem(
         line_matrix(4),
         (Vehicle("a", 0, 0, skills=frozenset({"foot"})), Vehicle("b", 0, 0)),
@@ -254,18 +252,25 @@ def test_auto_engine_is_pyvrp_unless_skills_restrict_visits_or_constraints_are_h
     assert solve(plain, stop=MaxIterations(20)).engine == "pyvrp"
     hard = RoutingParams(mandatory_as_penalty=False)
     assert solve(plain, stop=MaxIterations(20), params=hard).engine == "ortools"
-    # Only vehicle "a" may serve s3: OR-Tools restricts the visit to it.
+    # Only vehicle "a" may serve s3, and "b" may not serve s1 at the same place either;
+    # a second visit at location 3 (s4) is open to both.
     restricted = RoutingProblem(
         plain.durations,
-        plain.vehicles,
-        (*plain.visits[:2], Visit("s3", 3, skills=frozenset({"foot"}))),
+        (*plain.vehicles, Vehicle("c", 0, 0, skills=frozenset({"bike"}))),
+        (
+            Visit("s1", 3, skills=frozenset({"bike"})),
+            plain.visits[1],
+            Visit("s3", 3, skills=frozenset({"foot"})),
+            Visit("s4", 3),
+        ),
     )
-    result = solve(restricted, stop=MaxIterations(50))
-    assert result.engine == "ortools"
-    route = result.plan.route_of("a")
-    assert route is not None and "s3" in route.visit_ids()
-    with pytest.raises(ValueError, match="skills"):
-        solve(restricted, stop=MaxIterations(5), params=RoutingParams(engine="pyvrp"))
+    for engine in ("auto", "ortools"):
+        result = solve(restricted, stop=MaxIterations(50), params=RoutingParams(engine=engine))
+        assert result.engine == ("ortools" if engine == "ortools" else "pyvrp")
+        assert result.is_feasible(), check_plan(restricted, result.plan)
+        a, c = result.plan.route_of("a"), result.plan.route_of("c")
+        assert a is not None and "s3" in a.visit_ids()
+        assert c is not None and "s1" in c.visit_ids()
     with pytest.raises(ValueError, match="engine"):
         RoutingParams(engine="gurobi")  # type: ignore[arg-type]
 
@@ -435,11 +440,8 @@ ENGINES = ("ortools", "pyvrp")
 
 
 @st.composite
-def tiny_problems(draw: st.DrawFn, skills: bool = True) -> RoutingProblem:
-    """1-3 vehicles, 1-7 visits on a 0..100 grid, random windows/skills/capacities/penalties.
-
-    ``skills=False`` leaves every visit servable by every vehicle (PyVRP's domain).
-    """
+def tiny_problems(draw: st.DrawFn) -> RoutingProblem:
+    """1-3 vehicles, 1-7 visits on a 0..100 grid, random windows/skills/capacities/penalties."""
     n_depots = draw(st.integers(1, 2))
     n_visits = draw(st.integers(1, 7))
     n = n_depots + n_visits
@@ -447,7 +449,7 @@ def tiny_problems(draw: st.DrawFn, skills: bool = True) -> RoutingProblem:
     ys = draw(st.lists(st.integers(0, 100), min_size=n, max_size=n))
     pts = np.column_stack([xs, ys]).astype(float)
     d = scale_matrix(np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)), 1, rounding="ceil")
-    skills_pool = ["a", "b"] if skills else ["a"]
+    skills_pool = ["a", "b"]
     vehicles = []
     for k in range(draw(st.integers(1, 3))):
         start = draw(st.integers(0, n_depots - 1))
@@ -459,11 +461,7 @@ def tiny_problems(draw: st.DrawFn, skills: bool = True) -> RoutingProblem:
                 start,
                 end,
                 capacity=draw(st.none() | st.integers(0, 10)),
-                skills=frozenset(
-                    draw(st.lists(st.sampled_from(skills_pool), max_size=2))
-                    if skills
-                    else skills_pool
-                ),
+                skills=frozenset(draw(st.lists(st.sampled_from(skills_pool), max_size=2))),
                 shift=TimeWindow(shift_start, shift_start + draw(st.integers(50, 800))),
                 max_duration=draw(st.none() | st.integers(0, 600)),
             )
@@ -500,7 +498,7 @@ def tiny_problems(draw: st.DrawFn, skills: bool = True) -> RoutingProblem:
 def test_every_time_window_is_met_or_the_visit_is_reported_dropped(
     engine: str, data: st.DataObject
 ) -> None:
-    problem = data.draw(tiny_problems(skills=engine == "ortools"))
+    problem = data.draw(tiny_problems())
     try:
         result = solve(problem, stop=MaxIterations(20), params=RoutingParams(engine=engine))
     except Infeasible as exc:
@@ -539,7 +537,7 @@ def test_every_time_window_is_met_or_the_visit_is_reported_dropped(
 def test_every_route_lasts_at_most_the_vehicle_max_duration_and_fits_its_shift(
     engine: str, data: st.DataObject
 ) -> None:
-    problem = data.draw(tiny_problems(skills=engine == "ortools"))
+    problem = data.draw(tiny_problems())
     try:
         result = solve(problem, stop=MaxIterations(20), params=RoutingParams(engine=engine))
     except Infeasible:
@@ -564,7 +562,7 @@ def test_every_route_lasts_at_most_the_vehicle_max_duration_and_fits_its_shift(
 @pytest.mark.parametrize("engine", ENGINES)
 @given(data=st.data(), seed=st.integers(0, 50))
 def test_the_same_seed_gives_the_same_plan(engine: str, data: st.DataObject, seed: int) -> None:
-    problem = data.draw(tiny_problems(skills=engine == "ortools"))
+    problem = data.draw(tiny_problems())
 
     def run() -> object:
         try:

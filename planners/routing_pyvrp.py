@@ -240,12 +240,18 @@ def _initial_solution(
     type_of = {
         problem.vehicles[i].id: t for t, members in enumerate(type_vehicles) for i in members
     }
-    routes = []
+    routes, seen = [], set[int]()
     for r in initial.routes:
         t = type_of.get(r.vehicle_id)
         if t is None:
             continue
-        order = [client_of[s.visit_id] for s in r.visits if s.visit_id in client_of]
+        # A visit listed twice (a hand-edited plan) keeps its first place only.
+        order = []
+        for sv in r.visits:
+            c = client_of.get(sv.visit_id)
+            if c is not None and c not in seen:
+                seen.add(c)
+                order.append(c)
         if order:
             routes.append(pyvrp.Route(data, order, t))
     return pyvrp.Solution(data, routes) if routes else None

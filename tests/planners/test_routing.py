@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from planners.errors import Infeasible, MalformedProblem
 from planners.problem import RoutingProblem, TimeWindow, Vehicle, Visit, scale_matrix
 from planners.routing import RoutingParams, solve
-from planners.solution import check_plan
+from planners.solution import Plan, check_plan
 from planners.stop import FirstOf, MaxIterations, MaxRuntime, NoImprovement, SearchLimits
 
 
@@ -574,3 +574,21 @@ def test_the_same_seed_gives_the_same_plan(engine: str, data: st.DataObject, see
         return (r.plan, r.cost())
 
     assert run() == run()
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_a_warm_start_listing_a_visit_twice_still_gives_a_valid_plan(engine: str) -> None:
+    problem = RoutingProblem(
+        line_matrix(5),
+        (Vehicle("a", 0, 0), Vehicle("b", 0, 0)),
+        tuple(Visit(f"s{i}", i) for i in range(1, 5)),
+    )
+    params = RoutingParams(engine=engine)  # type: ignore[arg-type]
+    first = solve(problem, stop=MaxIterations(20), params=params)
+    import dataclasses
+
+    route = first.plan.routes[0]
+    twice = dataclasses.replace(route, visits=route.visits + route.visits)
+    edited = Plan((twice, dataclasses.replace(twice, vehicle_id="b")), ())
+    again = solve(problem, stop=MaxIterations(10), params=params, initial=edited)
+    assert again.is_feasible() and again.cost() == 80

@@ -6,11 +6,12 @@ Engines
 search (`planners.routing_pyvrp`) and keeps OR-Tools' routing search (this module) for
 what only it does here. Measured on Solomon's 56 VRPTW instances at 10 s each on this
 2-core machine: OR-Tools, our best-tuned portfolio, 2.43 % mean gap to the best-known
-solutions; PyVRP 0.20 % (`docs/bench/routing-solomon-10s.json`). OR-Tools stays the
-engine for hard-constraint mode (``mandatory_as_penalty=False``) and for naming the
-mandatory visits of a problem that cannot serve them all (when PyVRP's best plan still
-breaks a window, capacity or endurance, OR-Tools' penalty model runs on a quarter of the
-budget to find which). Both engines return the same `Plan`, timed by the same
+solutions, PyVRP 0.20 % in the same run (`docs/bench/routing-solomon-10s-ortools.json`);
+this core with PyVRP on two seeds 0.13 % (`docs/bench/routing-solomon-10s.json`).
+OR-Tools stays the engine for hard-constraint mode (``mandatory_as_penalty=False``) and
+for naming the mandatory visits of a problem that cannot serve them all (when PyVRP's
+best plan still breaks a window, capacity or endurance, OR-Tools' penalty model runs on a
+quarter of the budget to find which). Both engines return the same `Plan`, timed by the same
 `planners.solution.schedule_route` and checked by the same `planners.solution.check_plan`.
 
 Usage

@@ -5,10 +5,10 @@ Why a second engine
 On plain time-window routing PyVRP's iterated local search beats OR-Tools' routing search
 by a wide margin at the same budget on this 2-core machine: Solomon's 56 VRPTW instances
 at 10 s each gave OR-Tools (our best-tuned portfolio) a 2.43 % mean gap to the best-known
-solutions against PyVRP's 0.20 % (`docs/bench/routing-solomon-10s.json`). `planners.routing.solve`
-therefore hands problems to this module by default and keeps OR-Tools for hard-constraint
-mode (``mandatory_as_penalty=False``) and for the diagnosis of a problem whose mandatory
-visits cannot all be served (OR-Tools' penalty model names them).
+solutions against PyVRP's 0.20 % (`docs/bench/routing-solomon-10s-ortools.json`).
+`planners.routing.solve` therefore hands problems to this module by default and keeps
+OR-Tools for hard-constraint mode (``mandatory_as_penalty=False``) and for the diagnosis of
+a problem whose mandatory visits cannot all be served (OR-Tools' penalty model names them).
 
 Mapping
 -------

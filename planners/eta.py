@@ -7,7 +7,8 @@ Drone ETA
 ---------
 ``launch_delay_s + climb_s + path_m / ground_speed`` where ``climb_s`` is the climb from the
 drone's current altitude to its cruise altitude, ``path_m`` the shortest no-fly-safe path
-(`planners.geo.Airspace.distances_from`; straight line without zones) and ``ground_speed``
+(`planners.geo.Airspace.paths_from`, one per call, shared by the docks and the drones;
+straight line without zones) and ``ground_speed``
 the cruise airspeed corrected for wind along the straight-line heading:
 ``w . u + sqrt(v^2 - (w x u)^2)`` (``u`` unit heading, ``w`` wind velocity, ``v`` airspeed).
 When the crosswind exceeds the airspeed the drone cannot make the heading: ETA ``inf``.
@@ -159,9 +160,15 @@ class DroneEta:
     order: npt.NDArray[np.int64] = field(repr=False)
 
 
-def _ground_speed(dx: FloatArray, dy: FloatArray, airspeed: FloatArray, wind: Wind) -> FloatArray:
-    """Ground speed along heading (dx, dy) for the given airspeed and wind (nan-free)."""
-    d = np.hypot(dx, dy)
+def _ground_speed(
+    dx: FloatArray, dy: FloatArray, airspeed: FloatArray, wind: Wind, d: FloatArray | None = None
+) -> FloatArray:
+    """Ground speed along heading (dx, dy) for the given airspeed and wind (nan-free).
+
+    ``d``, when given, is ``hypot(dx, dy)`` already computed by the caller.
+    """
+    if d is None:
+        d = np.hypot(dx, dy)
     safe = np.where(d > 0, d, 1.0)
     ux, uy = np.where(d > 0, dx / safe, 1.0), np.where(d > 0, dy / safe, 0.0)
     along = wind.east_mps * ux + wind.north_mps * uy
@@ -171,9 +178,32 @@ def _ground_speed(dx: FloatArray, dy: FloatArray, airspeed: FloatArray, wind: Wi
     return np.where((disc > 0) & (gs > 0), gs, 0.0)
 
 
+def _smallest_first(
+    key: FloatArray, idx: npt.NDArray[np.intp], m: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The ``m`` entries of ``idx`` (increasing) with the smallest ``key``, ordered by
+    (key, index) - a stable sort's first ``m`` without sorting everything - and their
+    positions in ``idx``."""
+    k_idx = key[idx]
+    if m < len(idx):
+        part = np.argpartition(k_idx, m - 1)[:m]
+        v = k_idx[part].max()
+        if np.isnan(v):  # nan keys sort last, in no particular order among themselves
+            take = part
+        else:
+            # The partition may cut through equal keys anywhere: keep the lowest indices.
+            below = np.flatnonzero(k_idx < v)
+            ties = np.flatnonzero(k_idx == v)[: m - len(below)]
+            take = np.concatenate([below, ties])
+    else:
+        take = np.arange(len(idx))
+    sel = idx[take]
+    return sel[np.lexsort((sel, key[sel]))], take
+
+
 def drone_eta(
     fleet: DroneFleetState,
-    target_xy: Sequence[float],
+    target_xy: npt.ArrayLike,
     *,
     docks_xy: npt.ArrayLike,
     airspace: Airspace | None = None,
@@ -220,7 +250,7 @@ def drone_eta(
     f_reserve_s = np.asarray(fleet.reserve_s, dtype=np.float64)
     dx, dy = tgt[0] - pos[:, 0], tgt[1] - pos[:, 1]
     straight_m = np.hypot(dx, dy)
-    gs = _ground_speed(dx, dy, f_cruise_speed_mps, wind)
+    gs = _ground_speed(dx, dy, f_cruise_speed_mps, wind, straight_m)
     climb_s = np.maximum(f_cruise_alt_m - f_altitude_m, 0.0) / f_climb_rate_mps
 
     def timing(path_m: FloatArray, sel: slice | npt.NDArray[np.int64]) -> FloatArray:
@@ -230,13 +260,14 @@ def drone_eta(
 
     exact = np.ones(len(pos), dtype=bool)
     simple = airspace is None or (not airspace.blocked and airspace.keep_in is None)
-    target_free = simple or bool(airspace.free_mask(tgt)[0])  # type: ignore[union-attr]
-    if simple:
+    # One source for every path query of this call: the target's paths to the detour nodes
+    # are found once and shared by the docks and every batch of drones.
+    paths = None if simple else airspace.paths_from(tgt)  # type: ignore[union-attr]
+    target_free = paths is None or paths.free
+    if paths is None:
         dock_m = np.hypot(docks[:, 0] - tgt[0], docks[:, 1] - tgt[1])
-    elif target_free:
-        dock_m = airspace.distances_from((tgt[0], tgt[1]), docks)  # type: ignore[union-attr]
     else:
-        dock_m = np.full(len(docks), np.inf)
+        dock_m = paths.distances(docks)  # all inf when the target is in a zone
     # Return leg: the best dock given the airspeed and the wind, computed once per distinct
     # airspeed (fleets have few models) instead of once per drone.
     speeds, inverse = fleet.speed_groups
@@ -254,7 +285,7 @@ def drone_eta(
     elif not target_free:
         flight_s = np.full(len(pos), np.inf)
     else:
-        assert airspace is not None
+        assert airspace is not None and paths is not None
         # The straight line is a lower bound. Without k, test and refine every drone. With k,
         # walk the drones by increasing lower bound in batches and stop once the next lower
         # bound exceeds the k-th best exact, feasible ETA: nobody further can make the top k.
@@ -262,38 +293,24 @@ def drone_eta(
         if k is None:
             cand = np.flatnonzero(~airspace.visible(pos, np.broadcast_to(tgt, pos.shape)))
             if len(cand):
-                flight_s[cand] = timing(airspace.distances_from((tgt[0], tgt[1]), pos[cand]), cand)
+                flight_s[cand] = timing(paths.detour_m(pos[cand]), cand)
         else:
             lb = f_launch_delay_s + flight_s
             exact[:] = False
             batch_size = max(64, 4 * k)
-            # Usually the first batch settles the top k: order only it (argpartition), and
-            # order everybody only if the walk has to go further.
-            if batch_size < len(lb):
-                head = np.argpartition(lb, batch_size - 1)[:batch_size]
-                head = head[np.lexsort((head, lb[head]))]
-                rest = np.setdiff1d(np.arange(len(lb)), head, assume_unique=True)
-                by_lb = np.concatenate([head, rest])
-                sorted_rest = False
-            else:
-                by_lb = np.argsort(lb, kind="stable")
-                sorted_rest = True
+            # Each batch comes off the drones left by a partial sort (`_smallest_first`),
+            # and only when the smallest bound left can still beat the k-th: fully sorting
+            # 10,000 bounds to look past the first batch cost more than the zone tests.
+            left = np.arange(len(lb))
             best: FloatArray = np.zeros(0)
             kth = np.inf
-            for start in range(0, len(by_lb), batch_size):
-                if start and not sorted_rest:
-                    tail = by_lb[start:]
-                    by_lb[start:] = tail[np.lexsort((tail, lb[tail]))]
-                    sorted_rest = True
-                batch = by_lb[start : start + batch_size]
-                if lb[batch[0]] > kth:
-                    break
+            while len(left) and lb[left].min() <= kth:
+                batch, taken = _smallest_first(lb, left, batch_size)
+                left = np.delete(left, taken)
                 vis = airspace.visible(pos[batch], np.broadcast_to(tgt, (len(batch), 2)))
                 blocked = batch[~vis]
                 if len(blocked):
-                    flight_s[blocked] = timing(
-                        airspace.distances_from((tgt[0], tgt[1]), pos[blocked]), blocked
-                    )
+                    flight_s[blocked] = timing(paths.detour_m(pos[blocked]), blocked)
                 exact[batch] = True
                 f = flight_s[batch]
                 ok = np.isfinite(f) & (f <= spare_s[batch])
@@ -308,14 +325,13 @@ def drone_eta(
     if k is None or k >= len(key):
         order = np.argsort(key, kind="stable")
     else:
-        top = np.argpartition(key, k - 1)[:k]
-        order = top[np.lexsort((top, key[top]))]
+        order = _smallest_first(key, np.arange(len(key)), k)[0]
     return DroneEta(eta_s, flight_s, return_s, feasible, exact, order)
 
 
 def ground_eta(
     position_xy: npt.ArrayLike,
-    target_xy: Sequence[float],
+    target_xy: npt.ArrayLike,
     *,
     speed_mps: npt.ArrayLike,
     detour_factor: float = 1.3,
@@ -383,8 +399,7 @@ def rank(eta_s: npt.ArrayLike, k: int | None = None) -> npt.NDArray[np.int64]:
         return np.argsort(eta, kind="stable")
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(eta, k - 1)[:k]
-    return part[np.lexsort((part, eta[part]))]
+    return _smallest_first(eta, np.arange(n), k)[0]
 
 
 def tier_of(

@@ -28,6 +28,14 @@ Shortest paths: a visibility graph over the detour nodes (only convex corners of
 only reflex corners of the keep-in zone), all-pairs shortest paths with scipy, then a min-plus
 product ``point -> node -> ... -> node -> point`` computed only for pairs whose straight line is
 blocked. The straight line is used whenever it is safe (it is then the shortest path).
+One-to-many queries (`Airspace.paths_from`, used for ETAs) reuse the source's distances to the
+nodes and test a blocked point's legs to the nodes best-first, stopping at the first visible
+one (see `PathsFrom`): the same lengths as the exhaustive min-plus product.
+
+Speed of the leg test: each blocked polygon carries a disc that contains it and a disc inside
+it (`_ZoneDiscs`). A leg that misses every outer disc is safe, a leg that enters an inner disc
+is blocked; both are decided in numpy with a rounding margin, so only legs that graze a zone
+reach shapely, and every answer is the one shapely gives.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ __all__ = [
     "LonLat",
     "NoFlyZone",
     "PathMatrix",
+    "PathsFrom",
     "Projection",
     "path_length_m",
 ]
@@ -222,6 +231,62 @@ def _polygons(geom: shapely.Geometry) -> list[Polygon]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class _ZoneDiscs:
+    """Two discs per blocked polygon, both centred inside it: one contains the polygon, one
+    lies inside it. They settle most leg-vs-zone tests exactly in numpy (see `classify`).
+
+    Both radii are padded against rounding (1e-9 relative + 1e-6 m, far above the float
+    error of a leg's distance to a centre for coordinates below 1e9 m), so a leg is called
+    clear or hit only when shapely would say the same; anything in between is "unsure".
+    """
+
+    centre: np.ndarray  # (k, 2)
+    outer2: np.ndarray  # (k,) squared radius of a disc containing the polygon
+    inner2: np.ndarray  # (k,) squared radius of a disc inside the polygon, -1 if none
+
+    @classmethod
+    def of(cls, polys: Sequence[Polygon]) -> _ZoneDiscs:
+        centre = np.zeros((len(polys), 2))
+        outer2 = np.zeros(len(polys))
+        inner2 = np.full(len(polys), -1.0)
+        for k, p in enumerate(polys):
+            # Any centre inside works; the inscribed circle's centre gives the largest disc.
+            c = np.asarray(shapely.maximum_inscribed_circle(p).coords[0], dtype=float)
+            ring = np.asarray(p.exterior.coords)
+            r_out = float(np.hypot(*(ring - c).T).max())
+            centre[k] = c
+            outer2[k] = (r_out * (1 + 1e-9) + 1e-6) ** 2
+            pt = Point(c)
+            if p.contains_properly(pt):
+                r_in = float(shapely.distance(p.boundary, pt)) * (1 - 1e-9) - 1e-6
+                if r_in > 0:
+                    inner2[k] = r_in * r_in
+        return cls(centre, outer2, inner2)
+
+    def classify(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For legs a[i] -> b[i]: (surely hits a polygon, may touch one and needs shapely)."""
+        ab = b - a
+        ll = np.einsum("ij,ij->i", ab, ab)
+        ll[ll == 0] = 1.0  # a point: t = 0 below
+        abx, aby = ab[:, 0, None], ab[:, 1, None]
+        acx = self.centre[None, :, 0] - a[:, 0, None]  # (legs, zones)
+        acy = self.centre[None, :, 1] - a[:, 1, None]
+        t = acx * abx + acy * aby
+        t /= ll[:, None]
+        np.clip(t, 0.0, 1.0, out=t)
+        px = t * abx
+        px -= acx
+        py = t * aby
+        py -= acy
+        d2 = px * px
+        d2 += py * py
+        hit: np.ndarray = (d2 < self.inner2).any(axis=1)
+        unsure: np.ndarray = (d2 <= self.outer2).any(axis=1)
+        unsure &= ~hit
+        return hit, unsure
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Airspace:
     """No-fly zones (and an optional keep-in zone) in metres, with a safety margin.
 
@@ -238,7 +303,7 @@ class Airspace:
     blocked: tuple[Polygon, ...] = field(init=False, repr=False)
     nodes: np.ndarray = field(init=False, repr=False)
     _tree: shapely.STRtree | None = field(init=False, repr=False)
-    _circles: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+    _discs: _ZoneDiscs = field(init=False, repr=False)
     _allowed: shapely.Geometry | None = field(init=False, repr=False)
     _node_dist: np.ndarray = field(init=False, repr=False)
     _node_pred: np.ndarray = field(init=False, repr=False)
@@ -276,14 +341,7 @@ class Airspace:
         tree = shapely.STRtree(list(blocked)) if blocked else None
         for b in blocked:
             shapely.prepare(b)
-        centres = np.asarray([b.centroid.coords[0] for b in blocked]).reshape(-1, 2)
-        radii = np.asarray(
-            [
-                np.hypot(*(np.asarray(b.exterior.coords) - c).T).max() * 1.001 + 1e-6
-                for b, c in zip(blocked, centres, strict=True)
-            ]
-        )
-        object.__setattr__(self, "_circles", (centres, radii))
+        object.__setattr__(self, "_discs", _ZoneDiscs.of(blocked))
         object.__setattr__(self, "blocked", blocked)
         object.__setattr__(self, "_tree", tree)
         object.__setattr__(self, "_allowed", allowed)
@@ -331,12 +389,16 @@ class Airspace:
         ok = np.ones(len(pts), dtype=bool)
         if len(pts) == 0:
             return ok
-        geoms = shapely.points(pts)
         if self._tree is not None:
-            hit, _ = self._tree.query(geoms, predicate="intersects")
+            # A point is a leg of length 0: the discs settle most points without shapely.
+            hit, unsure = self._discs.classify(pts, pts)
             ok[hit] = False
+            idx = np.flatnonzero(unsure)
+            if len(idx):
+                hit_idx, _ = self._tree.query(shapely.points(pts[idx]), predicate="intersects")
+                ok[idx[hit_idx]] = False
         if self._allowed is not None:
-            ok &= shapely.contains_properly(self._allowed, geoms)
+            ok &= shapely.contains_properly(self._allowed, shapely.points(pts))
         return ok
 
     def free_mask(self, points_xy: np.ndarray) -> np.ndarray:
@@ -351,26 +413,21 @@ class Airspace:
         if len(a) == 0:
             return ok
         if self._tree is not None:
-            # Cheap numpy pre-filter: a leg farther from a zone's centre than the zone's
-            # bounding radius cannot touch it; only the rest goes to shapely.
-            c, r = self._circles
-            ab = b - a
-            ll = np.einsum("ij,ij->i", ab, ab)
-            safe_ll = np.where(ll > 0, ll, 1.0)
-            near = np.zeros(len(a), dtype=bool)
-            for k in range(len(r)):
-                t = np.clip(((c[k] - a) * ab).sum(axis=1) / safe_ll, 0.0, 1.0)
-                px = a[:, 0] + t * ab[:, 0] - c[k, 0]
-                py = a[:, 1] + t * ab[:, 1] - c[k, 1]
-                near |= px * px + py * py <= r[k] * r[k]
-            idx = np.flatnonzero(near)
+            # Exact numpy pre-filter: a leg farther from a zone's centre than the zone's
+            # bounding radius misses it, a leg nearer than its inscribed radius hits it;
+            # only legs in between (grazing a zone) go to shapely.
+            hit, unsure = self._discs.classify(a, b)
+            ok[hit] = False
+            idx = np.flatnonzero(unsure)
             if len(idx):
                 lines = shapely.linestrings(np.stack([a[idx], b[idx]], axis=1))
-                hit, _ = self._tree.query(lines, predicate="intersects")
-                ok[idx[hit]] = False
+                hit_idx, _ = self._tree.query(lines, predicate="intersects")
+                ok[idx[hit_idx]] = False
         if self._allowed is not None:
-            lines = shapely.linestrings(np.stack([a, b], axis=1))
-            ok &= shapely.covered_by(lines, self._allowed)
+            idx = np.flatnonzero(ok)
+            if len(idx):
+                lines = shapely.linestrings(np.stack([a[idx], b[idx]], axis=1))
+                ok[idx] = shapely.covered_by(lines, self._allowed)
         return ok
 
     def segment_is_safe(self, a: XY, b: XY) -> bool:
@@ -444,36 +501,14 @@ class Airspace:
 
         Cheaper than `matrix` for one-to-many (ETA): the straight leg is tested for every
         point, and only points whose straight leg is blocked are routed via detour nodes.
+        Same as ``self.paths_from(source_xy).distances(points_xy)``.
         """
-        pts = np.asarray(points_xy, dtype=float).reshape(-1, 2)
-        src = np.asarray(source_xy, dtype=float).reshape(1, 2)
-        out = np.full(len(pts), np.inf)
-        if not self._free(src)[0] or len(pts) == 0:
-            return out
-        free = (
-            self._free(pts)
-            if (self._tree is not None or self._allowed is not None)
-            else (np.ones(len(pts), dtype=bool))
-        )
-        straight = np.hypot(pts[:, 0] - src[0, 0], pts[:, 1] - src[0, 1])
-        if self._tree is None and self._allowed is None:
-            return np.asarray(straight, dtype=np.float64)
-        idx = np.flatnonzero(free)
-        vis = self.visible(np.repeat(src, len(idx), axis=0), pts[idx])
-        out[idx[vis]] = straight[idx[vis]]
-        rest = idx[~vis]
-        n = len(self.nodes)
-        if len(rest) and n:
-            svis = self.visible(np.repeat(src, n, axis=0), self.nodes)
-            a0 = np.where(svis, np.hypot(*(self.nodes - src).T), np.inf)
-            gt = np.min(a0[:, None] + self._node_dist, axis=0)  # source -> node v
-            ii = np.repeat(rest, n)
-            vv = np.tile(np.arange(n), len(rest))
-            ok = self.visible(pts[ii], self.nodes[vv])
-            leg = np.full(len(ii), np.inf)
-            leg[ok] = np.hypot(*(pts[ii[ok]] - self.nodes[vv[ok]]).T)
-            out[rest] = np.min(leg.reshape(len(rest), n) + gt[None, :], axis=1)
-        return out
+        return self.paths_from(source_xy).distances(points_xy)
+
+    def paths_from(self, source_xy: XY | np.ndarray) -> PathsFrom:
+        """Shortest safe path lengths from one source, for many queries (see `PathsFrom`)."""
+        src = np.asarray(source_xy, dtype=float).reshape(2)
+        return PathsFrom(self, src, bool(self._free(src)[0]))
 
     def path(self, a: XY, b: XY) -> list[XY]:
         """The shortest safe path from a to b as metric waypoints (a first, b last).
@@ -498,6 +533,112 @@ class Airspace:
                 raise Infeasible("no safe path between detour nodes", where="airspace")
             chain.append(prev)
         return chain[::-1]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PathsFrom:
+    """Shortest safe path lengths from one source to any points (`Airspace.paths_from`).
+
+    The source's path length to every detour node is computed once, on first need, and
+    shared by every later query (an ETA asks for the docks, then for batches of drones).
+
+    A point whose straight leg is blocked reaches the source through a last detour node
+    ``v`` it sees: ``min over visible v of |p - v| + node_m[v]``. Instead of testing the
+    leg to every node, the nodes are walked by increasing ``|p - v| + node_m[v]`` (a few
+    at a time, vectorised over the points) and the first visible one gives the minimum:
+    the same value as the exhaustive search, with far fewer leg tests.
+
+    Attributes
+    ----------
+    airspace : the zones.
+    source : (2,) metres.
+    free : whether the source is outside every buffered zone (and inside keep-in); when not,
+        every distance is ``inf``.
+    """
+
+    airspace: Airspace
+    source: np.ndarray
+    free: bool
+    _node_m: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def node_m(self) -> np.ndarray:
+        """(n,) shortest safe path length from the source to each detour node (cached)."""
+        if self._node_m is None:
+            air, src = self.airspace, self.source
+            n = len(air.nodes)
+            sees = air.visible(np.broadcast_to(src, (n, 2)), air.nodes)
+            if not self.free or not sees.any():
+                node_m = np.full(n, np.inf)
+            else:
+                a0 = np.hypot(*(air.nodes[sees] - src).T)
+                node_m = np.min(a0[:, None] + air._node_dist[sees], axis=0)
+            object.__setattr__(self, "_node_m", node_m)  # a cache: frozen to callers
+            return node_m
+        return self._node_m
+
+    def distances(self, points_xy: np.ndarray) -> np.ndarray:
+        """Shortest safe path length (metres) to each point: the straight leg where it is
+        safe, else the detour (``inf`` for points inside a zone, or without a safe path)."""
+        air = self.airspace
+        pts = np.asarray(points_xy, dtype=float).reshape(-1, 2)
+        out = np.full(len(pts), np.inf)
+        if not self.free or len(pts) == 0:
+            return out
+        straight = np.hypot(pts[:, 0] - self.source[0], pts[:, 1] - self.source[1])
+        if air._tree is None and air._allowed is None:
+            return np.asarray(straight, dtype=np.float64)
+        idx = np.flatnonzero(air._free(pts))
+        vis = air.visible(np.broadcast_to(self.source, (len(idx), 2)), pts[idx])
+        out[idx[vis]] = straight[idx[vis]]
+        rest = idx[~vis]
+        if len(rest):
+            out[rest] = self._via_nodes(pts[rest])
+        return out
+
+    def detour_m(self, points_xy: np.ndarray) -> np.ndarray:
+        """Shortest safe path length via at least one detour node, ignoring the straight leg.
+
+        Equals `distances` for points whose straight leg is blocked (callers that already
+        tested the straight legs save testing them again); ``inf`` for points inside a zone.
+        """
+        pts = np.asarray(points_xy, dtype=float).reshape(-1, 2)
+        out = np.full(len(pts), np.inf)
+        if not self.free or len(pts) == 0:
+            return out
+        idx = np.flatnonzero(self.airspace._free(pts))
+        if len(idx):
+            out[idx] = self._via_nodes(pts[idx])
+        return out
+
+    def _via_nodes(self, pts: np.ndarray) -> np.ndarray:
+        """``min over nodes v visible from p of |p - v| + node_m[v]``, best-first (see class)."""
+        air = self.airspace
+        nodes = air.nodes
+        n = len(nodes)
+        out = np.full(len(pts), np.inf)
+        if n == 0:
+            return out
+        g = self.node_m
+        cost = np.hypot(pts[:, 0, None] - nodes[None, :, 0], pts[:, 1, None] - nodes[None, :, 1])
+        cost += g[None, :]
+        order = np.argsort(cost, axis=1, kind="stable")
+        todo = np.arange(len(pts))
+        start, width = 0, 8
+        while len(todo) and start < n:
+            cols = order[todo, start : start + width]
+            c = cost[todo[:, None], cols]
+            finite = np.isfinite(c)
+            rr, cc = np.nonzero(finite)
+            vis = np.zeros(c.shape, dtype=bool)
+            vis[rr, cc] = air.visible(pts[todo[rr]], nodes[cols[rr, cc]])
+            found = vis.any(axis=1)
+            first = np.argmax(vis, axis=1)
+            out[todo[found]] = c[found, first[found]]
+            # Sorted costs: once a row reaches an inf cost, no later node is reachable.
+            todo = todo[~found & finite[:, -1]]
+            start, width = start + width, 2 * width
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)

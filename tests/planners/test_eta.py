@@ -14,6 +14,7 @@ from shapely.geometry import Point
 from planners.errors import MalformedProblem
 from planners.eta import DroneFleetState, Wind, drone_eta, ground_eta, rank, tier_of
 from planners.geo import Airspace, path_length_m
+from tests.planners.strategies import margin, point, zones
 
 
 def _scalar_ground_speed(heading, airspeed, wind):
@@ -167,3 +168,60 @@ def test_road_time_follows_one_way_streets_of_a_road_graph():
     assert np.isinf(back[0])
     eta = ground_eta([(0, 0), (0, 0)], (0, 0), speed_mps=10.0, road_time_s=[t[0], np.nan])
     assert eta.tolist() == [30.0, 0.0]
+
+
+@settings(
+    max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    zs=zones,
+    m=margin,
+    target=point,
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 200),
+    k=st.integers(1, 30),
+    wind=st.builds(Wind, st.floats(-8, 8), st.floats(-8, 8)),
+)
+def test_drone_eta_with_zones_matches_an_exhaustive_reference(zs, m, target, seed, n, k, wind):
+    # Reference: every drone's path from the exhaustive min-plus matrix, timed with scalar
+    # arithmetic. Duplicated drones give equal lower bounds (ties in the top-k walk); more
+    # than 64 drones make the walk take several batches.
+    rng = np.random.default_rng(seed)
+    air = Airspace(zs, m)
+    pos = rng.uniform(-200, 1200, (n, 2))
+    pos[rng.random(n) < 0.2] = pos[0]
+    battery = np.where(np.all(pos == pos[0], axis=1), 900.0, rng.uniform(300, 1200, n))
+    docks = np.asarray([[0.0, 0.0], [1000.0, 1000.0]])
+    fleet = DroneFleetState(pos, 12.0, climb_rate_mps=3.0, cruise_alt_m=60.0, battery_s=battery)
+    full = drone_eta(fleet, target, docks_xy=docks, airspace=air, wind=wind)
+    fast = drone_eta(fleet, target, docks_xy=docks, airspace=air, wind=wind, k=k)
+
+    path_m = air.matrix(np.vstack([target, pos])).distance_m[0, 1:]
+    dock_m = air.matrix(np.vstack([target, docks])).distance_m[0, 1:]
+
+    def leg_s(a, b, d):
+        if not math.isfinite(d):
+            return math.inf
+        if d == 0:
+            return 0.0
+        h = math.dist(a, b)
+        gs = _scalar_ground_speed(((b[0] - a[0]) / h, (b[1] - a[1]) / h), 12.0, wind)
+        return math.inf if gs == 0 else d / gs
+
+    back = min(leg_s(target, dk, d) for dk, d in zip(docks, dock_m, strict=True))
+    for i, p in enumerate(pos):
+        flight = 20.0 + leg_s(p, target, path_m[i])
+        assert full.eta_s[i] == pytest.approx(20.0 + flight, rel=1e-9, abs=1e-9)
+        feasible = math.isfinite(flight) and flight + back + 300.0 <= battery[i]
+        if abs(flight + back + 300.0 - battery[i]) > 1e-6:
+            assert bool(full.feasible[i]) == feasible
+    assert full.exact.all()
+    # The top-k walk: exact drones equal the full computation, the others keep a lower bound
+    # and cannot make the top k; the top k itself is the full ranking's, index for index.
+    ex = fast.exact
+    assert np.array_equal(fast.eta_s[ex], full.eta_s[ex])
+    assert np.array_equal(fast.feasible[ex], full.feasible[ex])
+    assert not fast.feasible[~ex].any()
+    assert np.all(fast.eta_s[~ex] <= full.eta_s[~ex])
+    top = min(k, int(full.feasible.sum()))
+    assert fast.order[:top].tolist() == full.order[:top].tolist()

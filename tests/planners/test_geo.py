@@ -134,3 +134,51 @@ def test_matrix_of_320_points_and_5_zones_is_fast_enough():
     mat = air.matrix(rng.uniform(0, 10000, (320, 2)))
     assert time.perf_counter() - t0 < 3.0
     assert (~mat.direct[mat.free][:, mat.free]).any()  # some pairs needed a detour
+
+
+@SETTINGS
+@given(zs=zones, m=margin, legs=st.lists(st.tuples(point, point), min_size=1, max_size=20))
+def test_leg_and_point_tests_agree_with_plain_shapely(zs, m, legs):
+    # The numpy disc pre-filter must only ever answer what shapely answers. Legs from a point
+    # to every detour node graze the zones (the hard cases), so they are tested too.
+    air = Airspace(zs, m)
+    a = np.asarray([p for p, _ in legs])
+    b = np.asarray([q for _, q in legs])
+    a = np.vstack([a, np.repeat(a[:1], len(air.nodes), axis=0), air.nodes])
+    b = np.vstack([b, air.nodes, air.nodes[::-1]])
+    legs_geom = [
+        LineString([p, q]) if tuple(p) != tuple(q) else Point(p) for p, q in zip(a, b, strict=True)
+    ]
+    expected = [not any(g.intersects(z) for z in air.blocked) for g in legs_geom]
+    assert air.visible(a, b).tolist() == expected
+    pts = np.vstack([a, b])
+    expected_free = [not any(Point(p).intersects(z) for z in air.blocked) for p in pts]
+    assert air.free_mask(pts).tolist() == expected_free
+
+
+_KEEP_IN = Polygon([(-300, -300), (1300, -300), (1300, 600), (500, 600), (500, 1300), (-300, 1300)])
+
+
+@SETTINGS
+@given(
+    zs=zones,
+    m=margin,
+    keep_in=st.booleans(),
+    src=point,
+    pts=st.lists(point, min_size=1, max_size=12),
+)
+def test_paths_from_one_source_equal_the_exhaustive_matrix(zs, m, keep_in, src, pts):
+    # PathsFrom walks the detour nodes best-first and stops at the first visible one; the
+    # matrix takes the min-plus product over every node: the lengths must be the same.
+    air = Airspace(zs, m, _KEEP_IN if keep_in else None)
+    p = np.asarray(pts)
+    ref = air.matrix(np.vstack([src, p])).distance_m[0, 1:]
+    paths = air.paths_from(src)
+    got = paths.distances(p)
+    assert np.array_equal(np.isinf(got), np.isinf(ref))
+    assert np.allclose(got, ref, rtol=1e-12, atol=1e-9)
+    assert np.array_equal(air.distances_from(src, p), got)
+    blocked = ~air.visible(np.broadcast_to(np.asarray(src), p.shape), p)
+    detour = paths.detour_m(p)
+    assert np.array_equal(detour[blocked], got[blocked])
+    assert np.all(detour >= np.hypot(*(p - np.asarray(src)).T) - 1e-6)

@@ -37,6 +37,7 @@ it, as it does for OR-Tools' routes.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import pyvrp
 from pyvrp import stop as pyvrp_stop
+from pyvrp.exceptions import PenaltyBoundWarning
 
 from planners.problem import RoutingProblem, Vehicle
 from planners.solution import Plan, Route, schedule_route
@@ -188,14 +190,19 @@ def solve_with_pyvrp(
     )
 
     start = _initial_solution(problem, data, modelled, type_vehicles, initial)
-    result = pyvrp.solve(
-        data,
-        stop=_stop(limits, remaining_s),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=start,
-    )
+    with warnings.catch_warnings():
+        # PyVRP warns when a penalty hits its bound, i.e. on an over-constrained problem.
+        # The caller handles that case (an infeasible best plan goes to the OR-Tools
+        # diagnosis that names the visits), so the warning would only be noise.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(
+            data,
+            stop=_stop(limits, remaining_s),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=start,
+        )
     best = result.best
     if not best.is_feasible():
         return PyvrpOutcome(None, 0, result.num_iterations)

@@ -334,6 +334,20 @@ class RoutingProblem:
         p = vehicle.profile if m.shape[0] > 1 else 0
         return int(m[p, i, j])
 
+    def shift_bounds(self, vehicle: Vehicle) -> tuple[int, int]:
+        """When ``vehicle`` may leave and must be back: its shift, capped by the horizon."""
+        horizon = int(self.horizon or 0)
+        if vehicle.shift is None:
+            return 0, horizon
+        return vehicle.shift.earliest, min(vehicle.shift.latest, horizon)
+
+    def window_bounds(self, visit: Visit) -> tuple[int, int]:
+        """When service at ``visit`` may start: its window, capped by the horizon."""
+        horizon = int(self.horizon or 0)
+        if visit.window is None:
+            return 0, horizon
+        return visit.window.earliest, min(visit.window.latest, horizon)
+
     def visit_index(self) -> dict[str, int]:
         """Map from visit id to its position in ``visits``."""
         return {s.id: k for k, s in enumerate(self.visits)}

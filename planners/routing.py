@@ -258,15 +258,10 @@ def _build(
     for node, k in enumerate(node_visit):
         if k < 0:
             continue
-        w = visits[k].window
-        if w is not None:
-            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-                w.earliest, min(w.latest, horizon)
-            )
+        if visits[k].window is not None:
+            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(*problem.window_bounds(visits[k]))
     for i, v in enumerate(vehicles):
-        lo, hi = (
-            (0, horizon) if v.shift is None else (v.shift.earliest, min(v.shift.latest, horizon))
-        )
+        lo, hi = problem.shift_bounds(v)
         time_dim.CumulVar(routing.Start(i)).SetRange(lo, hi)
         time_dim.CumulVar(routing.End(i)).SetRange(lo, hi)
         if v.max_duration is not None:

@@ -117,14 +117,14 @@ def solve_with_pyvrp(
     clients = []
     for k in modelled:
         s = visits[k]
-        lo, hi = (0, horizon) if s.window is None else (s.window.earliest, s.window.latest)
+        lo, hi = problem.window_bounds(s)
         clients.append(
             pyvrp.Client(
                 location=private.get(k, s.location),
                 delivery=[s.demand] if with_load else [],
                 service_duration=s.service,
                 tw_early=lo,
-                tw_late=min(hi, horizon),
+                tw_late=hi,
                 prize=s.drop_cost() or 0,
                 required=not s.optional,
                 name=s.id,
@@ -143,9 +143,7 @@ def solve_with_pyvrp(
     vehicle_types = []
     for members in type_vehicles:
         v = vehicles[members[0]]
-        lo, hi = (
-            (0, horizon) if v.shift is None else (v.shift.earliest, min(v.shift.latest, horizon))
-        )
+        lo, hi = problem.shift_bounds(v)
         cap = total_demand if v.capacity is None else v.capacity
         vehicle_types.append(
             pyvrp.VehicleType(
@@ -167,8 +165,8 @@ def solve_with_pyvrp(
     # (PyVRP's stubs spell a matrix as ndarray[int]; these are int64 arrays.)
     distance_matrices: list[Any] = []
     duration_matrices: list[Any] = []
+    grid = np.ix_(rows, rows)
     for p, may_serve in profile_of:
-        grid = np.ix_(rows, rows)
         dist = costs[p if costs.shape[0] > 1 else 0][grid]
         dur = problem.durations[p][grid]
         barred = [private[k] for k in restricted if k not in may_serve]

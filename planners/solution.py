@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planners.problem import RoutingProblem, Vehicle, Visit
+from planners.problem import RoutingProblem, Vehicle
 
 __all__ = ["Plan", "PlanResult", "Route", "ScheduledVisit", "check_plan", "schedule_route"]
 
@@ -89,19 +89,17 @@ def schedule_route(problem: RoutingProblem, v: Vehicle, order: Sequence[int]) ->
     of its shift.
     """
     visits = problem.visits
-    horizon = int(problem.horizon or 0)
-    lo, hi = (0, horizon) if v.shift is None else (v.shift.earliest, min(v.shift.latest, horizon))
+    lo, hi = problem.shift_bounds(v)
     locs = [v.start, *(visits[k].location for k in order), v.end]
     legs = [problem.duration(v, a, b) for a, b in itertools.pairwise(locs)]
-    opens = [_opens(visits[k]) for k in order]
+    windows = [problem.window_bounds(visits[k]) for k in order]
+    opens = [w_lo for w_lo, _ in windows]
 
     # The latest departure that still meets every window and the shift end gives the
     # shortest route (leaving later never lengthens it) ...
     latest = hi  # latest time to reach the next stop, walking backwards from the end depot
     for j in range(len(order) - 1, -1, -1):
-        s = visits[order[j]]
-        w_hi = horizon if s.window is None else min(s.window.latest, horizon)
-        latest = min(w_hi, latest - legs[j + 1] - s.service)
+        latest = min(windows[j][1], latest - legs[j + 1] - visits[order[j]].service)
     departure = max(lo, min(hi, latest - legs[0]))
 
     def forward(dep: int) -> tuple[list[ScheduledVisit], int]:
@@ -125,10 +123,6 @@ def schedule_route(problem: RoutingProblem, v: Vehicle, order: Sequence[int]) ->
     load = stops[-1].load if stops else 0
     distance = sum(problem.distance(v, a, b) for a, b in itertools.pairwise(locs))
     return Route(v.id, v.start, v.end, departure, arrival, tuple(stops), distance, load)
-
-
-def _opens(visit: Visit) -> int:
-    return 0 if visit.window is None else visit.window.earliest
 
 
 def check_plan(problem: RoutingProblem, plan: Plan) -> list[str]:
